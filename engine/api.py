@@ -1,0 +1,145 @@
+"""The engine's front door: build agents from config and generate code for tasks.
+
+`generate(task, config)` is the synchronous entry point; `Runtime` shares one sandbox, one LLM
+client and (for `provider: local`) one bundled model server among many concurrent tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .coders.base import Coder
+from .config import VigorConfig
+from .errors import ConfigError
+from .loop import Agents, Result, StepInfo, run_task
+from .trace import TraceSink
+from .types import Task
+
+log = logging.getLogger(__name__)
+
+
+def load_factory(path: str) -> Callable[..., Any]:
+    """Resolve `package.module:attr` (or `package.module.attr`) to a callable."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"cannot load agent factory {path!r}: {exc}") from None
+
+
+class Runtime:
+    """Resources shared by the tasks of one run: the sandbox, the LLM client, the local model."""
+
+    def __init__(self, config: VigorConfig):
+        self.config = config
+        self._sandbox: Any = None
+        self._client: Any = None
+        self._local: Any = None
+        self.base_url: str | None = None
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @property
+    def sandbox(self) -> Any:
+        if self._sandbox is None:
+            from .sandbox import Sandbox
+
+            sb = self.config.sandbox
+            self._sandbox = Sandbox(memory_mb=sb.memory_mb, cpu_s=sb.cpu_s, workers=sb.workers)
+        return self._sandbox
+
+    def llm_client(self) -> Any:
+        """The shared client for the coder (starts the bundled model on first use if configured)."""
+        if self._client is None:
+            from .llm import LLMClient
+
+            cfg = self.config.llm.for_agent("coder")
+            base_url = cfg.base_url
+            if cfg.provider == "local" and base_url is None and cfg.cache != "replay":
+                from .local_model import shared_server
+
+                server = shared_server(ctx_size=cfg.ctx_size)
+                base_url = server.start()
+                cfg = cfg.model_copy(update={"model": server.model})
+            self.base_url = base_url
+            self._client = LLMClient(cfg, base_url=base_url, use_n=self.config.coder.use_n)
+        return self._client
+
+    def make_coder(self) -> Coder:
+        c = self.config.coder
+        if c.kind == "reference":
+            from .coders.reference import ReferenceCoder
+
+            return ReferenceCoder(k=c.k, seed=c.seed, distractors=c.distractors)
+        if c.kind == "openai":
+            from .coders.openai_coder import OpenAICoder
+
+            client = self.llm_client()
+            return OpenAICoder(c, client.cfg, client)
+        return load_factory(c.kind)(self.config, self)
+
+    def agents(self) -> Agents:
+        """A fresh set of agents for one task (coders keep per-task draft state)."""
+        cfg = self.config
+        from .evaluator import SandboxEvaluator
+        from .language import LanguageAgent
+        from .reviewer import RuleReviewer
+        from .tester import SandboxTester
+
+        language = LanguageAgent() if cfg.language.kind == "default" else load_factory(cfg.language.kind)(cfg, self)
+        reviewer = (
+            RuleReviewer(max_blank_run=cfg.run_policy.max_blank_run)
+            if cfg.reviewer.kind == "default"
+            else load_factory(cfg.reviewer.kind)(cfg, self)
+        )
+        evaluator = (
+            SandboxEvaluator(self.sandbox, example_timeout_s=cfg.sandbox.example_timeout_s)
+            if cfg.evaluator.kind == "default"
+            else load_factory(cfg.evaluator.kind)(cfg, self)
+        )
+        tester = SandboxTester(self.sandbox, timeout_s=cfg.sandbox.test_timeout_s)
+        return Agents(coder=self.make_coder(), language=language, reviewer=reviewer, evaluator=evaluator, tester=tester)
+
+    async def run(
+        self,
+        task: Task,
+        *,
+        trace: TraceSink | None = None,
+        on_step: Callable[[StepInfo], Awaitable[None]] | None = None,
+        is_cancelled: Callable[[], bool] | None = None,
+    ) -> Result:
+        agents = self.agents()
+        if self.config.coder.mode == "oneshot":
+            from .oneshot import run_oneshot
+
+            return await run_oneshot(task, self.config, agents, trace=trace)
+        return await run_task(task, self.config, agents, trace=trace, on_step=on_step, is_cancelled=is_cancelled)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        if self._sandbox is not None:
+            await self._sandbox.close()
+            self._sandbox = None
+
+
+async def agenerate(task: Task, config: VigorConfig, *, trace: TraceSink | None = None) -> Result:
+    """Generate code for one task (async form; run many with asyncio.gather over one Runtime)."""
+    async with Runtime(config) as rt:
+        return await rt.run(task, trace=trace)
+
+
+def generate(task: Task, config: VigorConfig | None = None, *, trace: TraceSink | None = None) -> Result:
+    """Generate code for one task, validated line by line; usable without the CLI."""
+    return asyncio.run(agenerate(task, config or VigorConfig(), trace=trace))

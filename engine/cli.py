@@ -1,0 +1,181 @@
+"""The `vigor` command: run benchmarks headless and evaluate runs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import VigorConfig, load_config
+from .errors import VigorError
+
+log = logging.getLogger("vigor")
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise VigorError(f"--set expects key=value, got {pair!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _run_dir(cfg: VigorConfig, out: str | None) -> Path:
+    if out:
+        return Path(out)
+    name = cfg.output.name or f"{cfg.dataset.kind}-{cfg.coder.kind}"
+    return Path(cfg.output.dir) / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .datasets.registry import load_items
+    from .evaluate import evaluate_run
+    from .llm import load_env_files
+    from .report import gate_report
+    from .runner import run_items
+
+    load_env_files()
+    overrides = _parse_sets(args.set or [])
+    if args.limit is not None:
+        overrides["dataset.limit"] = args.limit
+    if args.tasks:
+        overrides["dataset.tasks"] = args.tasks
+    cfg = load_config(args.config, overrides)
+    console = Console(stderr=True)
+    skipped: list[dict] = []
+    items = load_items(cfg.dataset, skipped=skipped)
+    if not items:
+        raise VigorError("no task matches the dataset selection (dataset.tasks / dataset.limit)")
+    run_dir = _run_dir(cfg, args.out)
+    if cfg.llm.provider == "local" and cfg.coder.kind == "openai" and cfg.llm.base_url is None:
+        console.print("[dim]preparing the bundled local model (first use assembles and verifies it)…[/dim]")
+    summary = asyncio.run(_run_with_progress(items, cfg, run_dir, args.resume, console))
+    results = summary.results if not args.resume else _all_results(run_dir)
+    report = gate_report(results, items)
+    report["skipped_dataset_lines"] = skipped
+    (run_dir / "gate_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _print_run(console, run_dir, results, report)
+    if not args.no_evaluate:
+        ev = asyncio.run(evaluate_run(run_dir, mode="execute", timeout_s=cfg.sandbox.test_timeout_s))
+        console.print(
+            f"pass@1 (hidden tests): [bold]{ev['pass@1']:.3f}[/bold]  ({ev['passed']}/{ev['tasks']})   "
+            f"LLM calls per task: {ev['calls_per_task']}   tokens per task: {ev['tokens_per_task']}"
+        )
+    console.print(f"run directory: {run_dir}")
+    return 0
+
+
+def _all_results(run_dir: Path) -> list[dict]:
+    from .runner import read_results
+
+    return read_results(run_dir)
+
+
+async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .runner import run_items
+
+    with Progress(
+        TextColumn("[bold]vigor run"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[counts]}"),
+        TimeRemainingColumn(), console=console, transient=False, disable=not console.is_terminal and False,
+    ) as bar:
+        tid = bar.add_task("run", total=len(items), counts="")
+
+        def on_progress(p, result):  # type: ignore[no-untyped-def]
+            c = p.counts
+            bar.update(
+                tid, total=p.total, completed=p.done,
+                counts=f"passed {c['passed']} · failed {c['failed']} · stuck {c['stuck']} · error {c['error']}",
+            )
+
+        return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
+
+
+def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -> None:
+    from rich.table import Table
+
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    visible = sum(1 for r in results if r.get("tests", {}).get("ok"))
+    console.print(
+        f"tasks: {len(results)}  status: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}  "
+        f"visible tests passed: {visible}"
+    )
+    console.print(
+        f"tasks with a comparable visible example: {report['tasks_with_comparable_examples']}/{report['tasks']}   "
+        f"draft hits: {report['draft_hits']}  misses: {report['draft_misses']}"
+    )
+    if report["kinds"]:
+        table = Table(title="candidates by kind: rejected by the gates")
+        for col in ("kind", "offered", "rejected", "rate", "reasons"):
+            table.add_column(col)
+        for kind, agg in sorted(report["kinds"].items()):
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(agg["reasons"].items()))
+            rate = "-" if agg["rate"] is None else f"{agg['rate']:.1%}"
+            table.add_row(kind, str(agg["offered"]), str(agg["rejected"]), rate, reasons)
+        console.print(table)
+    if report["fallbacks"]:
+        console.print("[yellow]fallback commits (every candidate failed only on execution; spec conflicts):[/yellow]")
+        for fb in report["fallbacks"]:
+            console.print(f"  {fb['task_id']} step {fb['step']}: {fb['line'].strip()}  [{fb['reason']}: {fb['detail']}]")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_run
+
+    run_dir = Path(args.run_dir)
+    summary = asyncio.run(evaluate_run(run_dir, mode=args.mode, timeout_s=args.timeout))
+    print(f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  by status: {summary['by_status']}")
+    print(f"LLM calls per task: {summary['calls_per_task']}  summary: {run_dir / 'evaluation' / 'summary.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vigor", description="Validated line-by-line code generation.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="generate code for a benchmark into a run directory")
+    r.add_argument("--config", required=True, help="YAML config (see configs/)")
+    r.add_argument("--out", help="run directory (default: output.dir/<name>-<time>)")
+    r.add_argument("--limit", type=int, help="only the first N selected tasks")
+    r.add_argument("--tasks", nargs="+", help="task ids or globs, e.g. 'HumanEval/1*'")
+    r.add_argument("--resume", action="store_true", help="skip tasks already in results.jsonl")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. coder.k=5")
+    r.add_argument("--no-evaluate", action="store_true", help="do not score hidden tests after the run")
+    r.set_defaults(func=cmd_run)
+    e = sub.add_parser("evaluate", help="score a run on the hidden tests and export predictions")
+    e.add_argument("--run-dir", required=True)
+    e.add_argument("--mode", default="execute", choices=["execute", "status_only"])
+    e.add_argument("--timeout", type=float, default=10.0, help="seconds per task")
+    e.set_defaults(func=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except VigorError as exc:
+        print(f"vigor: error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
+    except KeyboardInterrupt:
+        print("vigor: interrupted; finished tasks are kept (use --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

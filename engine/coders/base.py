@@ -1,0 +1,43 @@
+"""The Coder interface: propose an ordered list of candidate next lines for a prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ..types import Candidate, Task, Usage
+
+
+@dataclass(frozen=True)
+class ProposeRequest:
+    """What a coder may see at one step: the task (never its hidden tests), the prefix, feedback."""
+
+    task: Task
+    prefix: str
+    step: int
+    attempt: int = 0  # 0 for the first ask of a step, n for the n-th re-ask
+    feedback: tuple[str, ...] = ()  # one line per rejected candidate: "`line` -> reason: detail"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A coder's answer: candidates in its preferred order, plus what it cost."""
+
+    candidates: tuple[Candidate, ...]
+    usage: Usage = Usage()
+    draft_hit: bool = False  # served from a live draft without an LLM call
+    calls: tuple[dict[str, Any], ...] = field(default=())  # per-call facts for the trace
+
+
+@runtime_checkable
+class Coder(Protocol):
+    """Proposes candidates; hears which line committed so it can keep or drop its draft."""
+
+    name: str
+    deterministic: bool  # re-asking gives the same answer: the loop does not re-ask
+
+    async def propose(self, request: ProposeRequest) -> Proposal: ...
+
+    def observe_commit(self, candidate: Candidate, prefix: str) -> None: ...
+
+    async def aclose(self) -> None: ...

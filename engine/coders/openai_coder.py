@@ -1,0 +1,119 @@
+"""The `openai` coder: any OpenAI-compatible server (the bundled local model included).
+
+Speculation (DESIGN §1): one call drafts the whole rest of the code; its lines are offered one
+by one and commit without a new call while they pass the gates. When the offered draft line is
+rejected, the coder asks afresh from the committed prefix: one greedy continuation (the new
+draft) and k-1 sampled ones; their first lines are the step's candidates, and whichever commits
+supplies the next draft. With `draft: false` every step asks for k next lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..config import CoderConfig, LLMConfig
+from ..llm import ChatResult, LLMClient
+from ..types import END, Candidate, Task, Usage
+from .base import Proposal, ProposeRequest
+from .text import continuation_lines, expected_indent
+
+log = logging.getLogger(__name__)
+
+SYSTEM = (
+    "You are an expert Python programmer. You continue code exactly where it stops. "
+    "Answer with code only, in one ```python block."
+)
+
+
+def build_messages(task: Task, prefix: str, feedback: tuple[str, ...] = (), *, next_line_only: bool = False) -> list[dict[str, str]]:
+    """The chat messages for a continuation request (never anything hidden: only the Task value)."""
+    ask = "the next line" if next_line_only else "the rest of the code"
+    parts = []
+    if task.instruction:
+        parts.append(f"Task: {task.instruction.strip()}\n")
+    parts.append(
+        f"Continue this Python code with {ask}. Do not repeat the code that is already written; "
+        "start at the line after the last one.\n\n```python\n" + prefix + "```"
+    )
+    if task.suffix.strip():
+        parts.append("\nThe code right after the insertion point (do not write it):\n```python\n" + task.suffix + "\n```")
+    if feedback:
+        parts.append("\nThese next lines were rejected; write something else:\n" + "\n".join(f"- {f}" for f in feedback))
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+
+
+class OpenAICoder:
+    """Proposes next lines from an OpenAI-compatible chat endpoint, with a speculative draft."""
+
+    name = "openai"
+    deterministic = False
+
+    def __init__(self, coder: CoderConfig, llm: LLMConfig, client: LLMClient):
+        self.cfg = coder
+        self.llm = llm
+        self.client = client
+        self._draft: list[str] = []  # lines still to offer from the live draft
+        self._pending: dict[int, list[str]] = {}  # rank -> rest of that candidate's continuation
+
+    async def propose(self, request: ProposeRequest) -> Proposal:
+        if self.cfg.draft and self._draft and request.attempt == 0:
+            text = self._draft[0]
+            self._pending = {0: self._draft[1:]}
+            return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
+        self._draft = []
+        if self.cfg.draft:
+            return await self._fresh_with_draft(request)
+        return await self._next_lines(request)
+
+    async def _fresh_with_draft(self, request: ProposeRequest) -> Proposal:
+        messages = build_messages(request.task, request.prefix, request.feedback)
+        ctx = f"{request.task.task_id} step {request.step} attempt {request.attempt}"
+        greedy = self.client.chat(messages, n=1, context=ctx + " draft")
+        # The first ask of a task is a zero-shot prefetch: one call, the draft alone.
+        want_samples = self.cfg.k > 1 and (request.attempt > 0 or request.step > 0)
+        jobs = [greedy]
+        if want_samples:
+            jobs.append(
+                self.client.chat(messages, n=self.cfg.k - 1, temperature=self.cfg.sample_temperature, context=ctx + " samples")
+            )
+        results: list[ChatResult] = list(await asyncio.gather(*jobs))
+        base = expected_indent(request.prefix)
+        candidates: list[Candidate] = []
+        self._pending = {}
+        texts = [(t, "draft", self.llm.temperature) for t in results[0].texts]
+        if want_samples:
+            texts += [(t, "sample", self.cfg.sample_temperature) for t in results[1].texts]
+        for rank, (answer, source, temp) in enumerate(texts):
+            lines = continuation_lines(request.prefix, answer, base_indent=base)
+            first = lines[0] if lines else END
+            self._pending[rank] = lines[1:] if lines else []
+            candidates.append(Candidate(first, source=source, rank=rank, model=self.llm.model, settings={"temperature": temp}))
+        usage = sum((r.usage for r in results), Usage())
+        calls = tuple({"n": len(r.texts), "cached": r.cached, **r.usage.to_dict()} for r in results)
+        return Proposal(tuple(candidates), usage=usage, calls=calls)
+
+    async def _next_lines(self, request: ProposeRequest) -> Proposal:
+        messages = build_messages(request.task, request.prefix, request.feedback, next_line_only=True)
+        temp = self.llm.temperature if self.cfg.k == 1 else self.cfg.sample_temperature
+        result = await self.client.chat(
+            messages, n=self.cfg.k, temperature=temp, max_tokens=min(self.llm.max_tokens, 128),
+            context=f"{request.task.task_id} step {request.step}",
+        )
+        base = expected_indent(request.prefix)
+        candidates = []
+        for rank, answer in enumerate(result.texts):
+            lines = continuation_lines(request.prefix, answer, base_indent=base)
+            candidates.append(Candidate(lines[0] if lines else END, source="sample", rank=rank, model=self.llm.model, settings={"temperature": temp}))
+        calls = ({"n": len(result.texts), "cached": result.cached, **result.usage.to_dict()},)
+        return Proposal(tuple(candidates), usage=result.usage, calls=calls)
+
+    def observe_commit(self, candidate: Candidate, prefix: str) -> None:
+        """Keep the committed candidate's continuation as the live draft; drop all others."""
+        self._draft = list(self._pending.get(candidate.rank, [])) if self.cfg.draft else []
+        if self.cfg.draft and candidate.text != END and not self._draft:
+            self._draft = [END]
+        self._pending = {}
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

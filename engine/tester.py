@@ -1,0 +1,72 @@
+"""The Tester: runs a task's visible tests on the finished code, in the sandbox.
+
+Also holds the child-side functions the sandbox runs for visible and hidden tests; hidden tests
+are only ever run by `engine.evaluate`, after generation has finished.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from .types import Task
+
+_MATCH_HELPER = "from engine.examples import values_match as _vigor_match\n"
+
+
+def split_statements(tests: str) -> list[str]:
+    """Top-level statements of a test script, each as source, so each is counted on its own."""
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return [tests] if tests.strip() else []
+    lines = tests.split("\n")
+    return ["\n".join(lines[node.lineno - 1 : node.end_lineno]) for node in tree.body]
+
+
+def child_run_tests(code: str, tests: list[str]) -> dict[str, Any]:
+    """(In the sandbox child.) Exec the code, then each test statement; count passes and failures."""
+    env: dict[str, Any] = {"__name__": "__vigor_test__"}
+    try:
+        exec(compile(_MATCH_HELPER + code, "<solution>", "exec"), env)
+    except BaseException as exc:  # noqa: BLE001 - anything the generated code raises is a result
+        return {"ran": 0, "passed": 0, "failed": len(tests), "ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    passed, failures = 0, []
+    for src in tests:
+        try:
+            exec(compile(src, "<visible test>", "exec"), env)
+            passed += 1
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(f"{src.strip()[:120]} -> {type(exc).__name__}: {str(exc)[:120]}")
+    return {"ran": len(tests), "passed": passed, "failed": len(failures), "ok": not failures and bool(tests), "failures": failures[:5]}
+
+
+def child_run_program(program: str) -> dict[str, Any]:
+    """(In the sandbox child.) Exec a whole test program; it passes when nothing raises."""
+    env: dict[str, Any] = {"__name__": "__main__"}
+    try:
+        exec(compile(program, "<scored program>", "exec"), env)
+    except BaseException as exc:  # noqa: BLE001
+        return {"passed": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"passed": True}
+
+
+class SandboxTester:
+    """Runs `task.visible_tests` (asserts over the entry point) against the final code."""
+
+    def __init__(self, sandbox: Any, *, timeout_s: float = 10.0):
+        self.sandbox = sandbox
+        self.timeout_s = timeout_s
+
+    async def test(self, code: str, task: Task) -> dict[str, Any]:
+        tests = split_statements(task.visible_tests)
+        if not tests:
+            return {"ran": 0, "passed": 0, "failed": 0, "ok": None}
+        from .sandbox import Job
+
+        result = await self.sandbox.run(Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s))
+        if result.timed_out:
+            return {"ran": len(tests), "passed": 0, "failed": len(tests), "ok": False, "error": "timeout"}
+        if not result.ok:
+            return {"ran": len(tests), "passed": 0, "failed": len(tests), "ok": False, "error": result.error}
+        return dict(result.value)

@@ -1,0 +1,85 @@
+"""The real openai client against the scripted loopback server: retries, fan-out, cache, keys."""
+
+import pytest
+
+from engine.config import LLMConfig
+from engine.errors import LLMError
+from engine.llm import LLMClient, ReplayMiss, resolve_api_key
+from scripted_llm import Reply, ScriptedLLM
+
+MSG = [{"role": "user", "content": "hi"}]
+
+
+def client(server, **kw):
+    cfg = LLMConfig(provider="openai", base_url=server.base_url, api_key_env="VIGOR_TEST_KEY", backoff_s=0.01, **kw)
+    return LLMClient(cfg)
+
+
+async def test_retries_after_429_and_500_then_succeeds(scripted_llm):
+    scripted_llm.push(Reply(status=429), Reply(status=500), Reply(["ok"]))
+    c = client(scripted_llm)
+    result = await c.chat(MSG)
+    assert result.texts == ("ok",)
+    assert scripted_llm.calls == 3
+    await c.aclose()
+
+
+async def test_gives_up_after_max_retries_with_a_clear_error(scripted_llm):
+    scripted_llm.push(*[Reply(status=500)] * 5)
+    c = client(scripted_llm, max_retries=2)
+    with pytest.raises(LLMError, match="after 3 attempts"):
+        await c.chat(MSG)
+    assert scripted_llm.calls == 3
+    await c.aclose()
+
+
+async def test_a_response_slower_than_the_timeout_is_retried(scripted_llm):
+    scripted_llm.push(Reply(["late"], delay_s=1.5), Reply(["fast"]))
+    c = client(scripted_llm, timeout_s=0.5)
+    assert (await c.chat(MSG)).texts == ("fast",)
+    await c.aclose()
+
+
+async def test_malformed_answer_is_an_llm_error(scripted_llm):
+    scripted_llm.push(Reply(raw_body='{"id": "x", "choices": []}'))
+    c = client(scripted_llm)
+    with pytest.raises(LLMError, match="malformed"):
+        await c.chat(MSG)
+    await c.aclose()
+
+
+async def test_fans_out_when_the_server_ignores_n():
+    with ScriptedLLM(lambda req: Reply(["a"]), honour_n=False) as server:
+        c = client(server)
+        result = await c.chat(MSG, n=3)
+        assert len(result.texts) == 3 and server.calls == 3
+        result = await c.chat(MSG, n=2)  # now known: straight to parallel single requests
+        assert len(result.texts) == 2 and server.calls == 5
+        await c.aclose()
+
+
+async def test_uses_n_when_the_server_honours_it(scripted_llm):
+    scripted_llm.responder = lambda req: Reply(["x", "y", "z"])
+    c = client(scripted_llm)
+    assert (await c.chat(MSG, n=3)).texts == ("x", "y", "z")
+    assert scripted_llm.calls == 1
+    await c.aclose()
+
+
+async def test_record_then_replay_makes_no_network_call(scripted_llm, tmp_path):
+    scripted_llm.responder = lambda req: Reply(["recorded"])
+    rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
+    assert (await rec.chat(MSG)).texts == ("recorded",)
+    await rec.aclose()
+    calls = scripted_llm.calls
+    rep = LLMClient(LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path)))
+    assert (await rep.chat(MSG)).texts == ("recorded",)
+    assert scripted_llm.calls == calls
+    with pytest.raises(ReplayMiss, match="task T step 3"):
+        await rep.chat([{"role": "user", "content": "other"}], context="task T step 3")
+
+
+def test_missing_key_names_the_environment_variable():
+    cfg = LLMConfig(provider="openai", base_url="https://api.example.invalid/v1", api_key_env="MY_PROVIDER_KEY")
+    with pytest.raises(LLMError, match="MY_PROVIDER_KEY"):
+        resolve_api_key(cfg)
