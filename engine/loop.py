@@ -254,7 +254,7 @@ async def run_task(
     )
     trace.emit(
         "task_end", task_id=task.task_id, status=status, reason=reason, steps=step, usage=usage.to_dict(),
-        tests=tests, metrics=metrics, duration_s=round(result.duration_s, 4),
+        tests=tests, metrics=metrics, code=prefix, duration_s=round(result.duration_s, 4),
     )
     return result
 

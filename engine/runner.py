@@ -24,7 +24,8 @@ from .api import Runtime
 from .config import VigorConfig
 from .datasets import BenchItem
 from .loop import Result
-from .trace import JsonlTrace, redact
+from .trace import JsonlTrace, MemoryTrace, TeeTrace, redact
+from .trace_html import write_task_html
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,9 @@ async def run_items(
         async with Runtime(config) as rt:
 
             async def one(item: BenchItem) -> None:
+                memory = MemoryTrace()
                 async with sem:
-                    result = await rt.run(item.task, trace=trace)
+                    result = await rt.run(item.task, trace=TeeTrace(trace, memory))
                 row = result.to_dict()
                 async with lock:
                     results_fh.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
@@ -153,6 +155,8 @@ async def run_items(
                     summary.results.append(row)
                     if config.output.generation_log:
                         _write_log(logs_dir, result)
+                    if config.output.trace_html:
+                        write_task_html(memory.events, run_dir / "trace_html" / f"{_safe_name(result.task_id)}.html")
                     progress.add(result)
                     if on_progress:
                         on_progress(progress, result)

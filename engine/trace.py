@@ -49,16 +49,26 @@ class MemoryTrace:
         self.events.append({"v": SCHEMA_VERSION, "event": event, "ts": round(self._clock(), 6), **fields})
 
 
+class TeeTrace:
+    """Sends every event to several sinks (a run's file and one task's memory, say)."""
+
+    def __init__(self, *sinks: TraceSink):
+        self.sinks = sinks
+
+    def emit(self, event: str, **fields: Any) -> None:
+        for sink in self.sinks:
+            sink.emit(event, **fields)
+
+
 class JsonlTrace:
     """Appends events to a JSONL file, one flushed line each, so a killed run keeps what it wrote."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time, *, also: TraceSink | None = None):
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._lock = threading.Lock()
         self._clock = clock
-        self._also = also
 
     def emit(self, event: str, **fields: Any) -> None:
         record = {"v": SCHEMA_VERSION, "event": event, "ts": round(self._clock(), 6), **fields}
@@ -66,8 +76,6 @@ class JsonlTrace:
         with self._lock:
             self._fh.write(line + "\n")
             self._fh.flush()
-        if self._also is not None:
-            self._also.emit(event, **fields)
 
     def fsync(self) -> None:
         with self._lock:
