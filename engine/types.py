@@ -96,7 +96,11 @@ class Classification:
 
     For an executable line, `program` is compilable source: prefix + line, with any open `try`
     blocks closed by neutral `finally: pass` clauses, and `line_no` is the 1-based line number of
-    the candidate in it.
+    the candidate in it. `blocks` lists the compound statements that enclose the candidate
+    (outermost first) as (keyword, header line number in `program`), keyword one of `def`,
+    `class`, `for`, `while`, `try`, `with`, `if`, `elif`, `else`, `except`, `finally`, `match`,
+    `case` (`async def`/`async for`/`async with` keep their `async ` prefix). The Evaluator reads
+    the open loops and the open `try`/`with` bodies from it.
     """
 
     label: Label
@@ -104,6 +108,7 @@ class Classification:
     detail: str = ""
     program: str | None = None
     line_no: int = 0
+    blocks: tuple[tuple[str, int], ...] = ()
 
 
 class Outcome(str, enum.Enum):
