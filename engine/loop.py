@@ -32,7 +32,7 @@ class LanguageAgent(Protocol):
 
 
 class Evaluator(Protocol):
-    async def evaluate_many(self, items: list[tuple[str, int]], task: Task) -> list[Verdict]: ...
+    async def evaluate_many(self, items: list[Classification], task: Task) -> list[Verdict]: ...
 
 
 class Tester(Protocol):
@@ -127,7 +127,7 @@ async def gate(candidates: list[Candidate], state: Any, prefix: str, task: Task,
         else:
             gated.append(Gated(cand, cls, verdict))
     if to_run:
-        verdicts = await agents.evaluator.evaluate_many([(c.program or "", c.line_no) for _, c in to_run], task)
+        verdicts = await agents.evaluator.evaluate_many([c for _, c in to_run], task)
         for (i, cls), verdict in zip(to_run, verdicts):
             gated[i] = Gated(candidates[i], cls, verdict)
     return [g for g in gated if g is not None]

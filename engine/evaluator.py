@@ -1,0 +1,113 @@
+"""The Evaluator: gates executable candidates by running them speculatively in the sandbox.
+
+Each candidate's program runs in its own sandbox child (`engine.oracle.run_candidate`) on every
+visible example of the task; the per-example first-arrival outcomes become one Verdict:
+
+- any example where the candidate raised: `exec.raised` (reject), or `exec.deferred` (soft) when
+  the line sits in an open `try`/`with` body or the error is a NameError that later code could
+  still define (a call to a helper not yet written);
+- else any example where its first execution did not finish in time: `exec.timeout` (reject);
+- else any example where its `return` gave the top-level call a value other than the expected
+  literal: `exec.wrong_return` (reject);
+- else any example where it finished: `exec.ok` (pass), `passed_examples` counting them;
+- else `exec.unreached` (soft): never reached, reached only after an open loop's back-edge, or
+  the prefix's own timeout. Never a rejection.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .sandbox import Job, JobResult, Sandbox
+from .types import Classification, Outcome, Task, Verdict
+
+_FUNCTION_KEYWORDS = ("def", "async def")
+
+
+class SandboxEvaluator:
+    """The default Evaluator (DESIGN §1, the first-arrival rule) over a shared Sandbox."""
+
+    def __init__(self, sandbox: Sandbox, *, example_timeout_s: float = 1.0):
+        self.sandbox = sandbox
+        self.example_timeout_s = example_timeout_s
+
+    async def evaluate_many(self, items: list[Classification], task: Task) -> list[Verdict]:
+        """One verdict per executable classification, evaluated concurrently."""
+        examples = [[ex.call, ex.expected] for ex in task.examples]
+        verdicts: list[Verdict | None] = [None] * len(items)
+        jobs: list[tuple[int, Job]] = []
+        for i, cls in enumerate(items):
+            in_function = any(kw in _FUNCTION_KEYWORDS for kw, _ in cls.blocks)
+            if in_function and not examples:
+                # Nothing can call the function: running it would only cost a fork.
+                verdicts[i] = Verdict("evaluator", Outcome.SOFT, "exec.unreached", "the task has no visible examples")
+                continue
+            runs = 1 if not in_function else max(1, len(examples))
+            hard = runs * (self.example_timeout_s + 0.5) + 1.0
+            jobs.append((i, Job("engine.oracle:run_candidate", (cls.program, cls.line_no, examples,
+                                                                self.example_timeout_s), timeout_s=hard)))
+        started = time.perf_counter()
+        results = await self.sandbox.run_many([job for _, job in jobs])
+        for (i, _), result in zip(jobs, results):
+            verdicts[i] = verdict_from(result, len(examples))
+        elapsed = time.perf_counter() - started
+        return [v if v.duration_s else _with_duration(v, elapsed) for v in verdicts if v is not None]
+
+
+def _with_duration(v: Verdict, seconds: float) -> Verdict:
+    return Verdict(v.gate, v.outcome, v.reason, v.detail, v.passed_examples, v.failed_examples, seconds)
+
+
+def _outcomes(result: JobResult, n_examples: int) -> list[dict[str, Any]]:
+    """Per-example outcomes; for a child killed at its deadline, rebuilt from its streamed progress."""
+    if result.ok and isinstance(result.value, dict):
+        return list(result.value.get("examples", []))
+    done: dict[int, dict[str, Any]] = {}
+    started: set[int] = set()
+    for fact in result.progress:
+        if "outcome" in fact:
+            done[fact["ex"]] = fact
+        elif fact.get("started"):
+            started.add(fact["ex"])
+    out = [done[i] for i in sorted(done)]
+    last = max(started - set(done), default=None)
+    if result.timed_out and last is not None:
+        out.append({"ex": last, "outcome": "timeout", "detail": "killed at the sandbox deadline"})
+    elif not out:
+        out.append({"outcome": "error", "detail": result.error or "no result"})
+    return out
+
+
+def verdict_from(result: JobResult, n_examples: int) -> Verdict:
+    """Fold the per-example outcomes of one candidate into a Verdict (see the module docstring)."""
+    outcomes = _outcomes(result, n_examples)
+    by: dict[str, list[dict[str, Any]]] = {}
+    for o in outcomes:
+        by.setdefault(o["outcome"], []).append(o)
+    passed = sum(1 for o in by.get("ok", []))
+    failed = sum(len(by.get(k, [])) for k in ("raised", "timeout", "wrong_return"))
+    d = result.duration_s
+
+    def verdict(outcome: Outcome, reason: str, detail: str) -> Verdict:
+        return Verdict("evaluator", outcome, reason, detail, passed, failed, d)
+
+    if "raised" in by:
+        hard = [o for o in by["raised"] if not (o.get("soft") or o.get("deferrable"))]
+        if hard:
+            return verdict(Outcome.REJECT, "exec.raised", f"{hard[0]['exc_type']}: {hard[0]['message']}")
+        first = by["raised"][0]
+        why = "inside an open try/with body" if first.get("soft") else "later code could define the name"
+        return verdict(Outcome.SOFT, "exec.deferred", f"{first['exc_type']}: {first['message']} ({why})")
+    if "timeout" in by:
+        return verdict(Outcome.REJECT, "exec.timeout", "its first execution did not finish in time")
+    if "wrong_return" in by:
+        first = by["wrong_return"][0]
+        return verdict(Outcome.REJECT, "exec.wrong_return", f"returned {first['actual']}, expected {first['expected']}")
+    if "error" in by:
+        return verdict(Outcome.SOFT, "exec.unreached", f"sandbox: {by['error'][0]['detail']}")
+    if passed:
+        compared = sum(1 for o in by["ok"] if o.get("compared"))
+        return verdict(Outcome.PASS, "exec.ok", f"ran on {passed} example(s), {compared} return(s) matched")
+    why = by.get("unreached", [{}])[0].get("why", "never reached")
+    return verdict(Outcome.SOFT, "exec.unreached", why)

@@ -1,0 +1,99 @@
+"""The sandbox: forked children with rlimits, a private directory, timeouts that kill the whole group."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from engine.sandbox import Job, JobResult, Sandbox
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def _jobs_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(HERE))
+
+
+def run(*jobs: Job, **kwargs: object) -> list[JobResult]:
+    async def go() -> list[JobResult]:
+        async with Sandbox(**kwargs) as sandbox:  # type: ignore[arg-type]
+            return await sandbox.run_many(list(jobs))
+
+    return asyncio.run(go())
+
+
+def test_returns_the_job_value() -> None:
+    (res,) = run(Job("sandbox_jobs:add", (2, 3)))
+    assert res.ok and res.value == 5 and not res.timed_out
+
+
+def test_reports_the_job_error_without_failing_the_sandbox() -> None:
+    bad, good = run(Job("sandbox_jobs:fail"), Job("sandbox_jobs:add", (1, 1)))
+    assert not bad.ok and bad.error == "ValueError: boom"
+    assert good.ok and good.value == 2
+
+
+def test_output_of_the_code_does_not_reach_the_protocol() -> None:
+    (res,) = run(Job("sandbox_jobs:noisy"))
+    assert res.ok and res.value == "quiet result"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    (res,) = run(Job("sandbox_jobs:sleep_with_grandchild", (str(pid_file),), timeout_s=1.5))
+    assert res.timed_out and not res.ok
+    grandchild = int(pid_file.read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    else:
+        pytest.fail("the grandchild outlived the timeout")
+
+
+def test_progress_survives_a_killed_child() -> None:
+    (res,) = run(Job("sandbox_jobs:progress_then_hang", timeout_s=0.5))
+    assert res.timed_out
+    assert res.progress == ({"step": 1},)
+
+
+def test_each_child_runs_in_its_own_private_directory_removed_afterwards() -> None:
+    first, second = run(Job("sandbox_jobs:where_am_i"), Job("sandbox_jobs:where_am_i"))
+    assert first.value["cwd"] != second.value["cwd"]
+    assert first.value["cwd"] == first.value["tmpdir"]
+    assert first.value["cwd"] != os.getcwd()
+
+
+def test_memory_limit_stops_a_large_allocation() -> None:
+    (res,) = run(Job("sandbox_jobs:allocate", (2048,)), memory_mb=256)
+    assert not res.ok and "MemoryError" in (res.error or "")
+
+
+def test_no_network_where_the_platform_allows_isolation() -> None:
+    from engine.sandbox import _network_isolation_available
+
+    if not _network_isolation_available():
+        pytest.skip("unshare -n is not permitted here; the sandbox runs without network isolation")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        (res,) = run(Job("sandbox_jobs:connect", (server.getsockname()[1],)))
+    assert res.ok and res.value.startswith("refused")
+
+
+def test_api_keys_are_not_passed_to_generated_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-should-not-leak-000000")
+    (res,) = run(Job("sandbox_jobs:read_env", ("OPENAI_API_KEY",)))
+    assert res.ok and res.value is None
+
+
+def test_many_concurrent_jobs_all_come_back() -> None:
+    results = run(*(Job("sandbox_jobs:add", (i, i)) for i in range(24)))
+    assert [r.value for r in results] == [2 * i for i in range(24)]
