@@ -195,6 +195,8 @@ def _respond(out: Any, child: _Child, *, timed_out: bool, status: int | None = N
 
 
 def main() -> None:
+    # Run as `-m`, this module is __main__: make job code's `import engine._sandbox_worker` find it.
+    sys.modules.setdefault("engine._sandbox_worker", sys.modules[__name__])
     max_parallel = int(os.environ.get("VIGOR_SANDBOX_PARALLEL", "0")) or (os.cpu_count() or 1)
     limits = json.loads(os.environ.get("VIGOR_SANDBOX_LIMITS", "{}"))
     for name in _WARM:
