@@ -97,22 +97,25 @@ async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ign
             c = p.counts
             bar.update(
                 tid, total=p.total, completed=p.done,
-                counts=f"passed {c['passed']} · failed {c['failed']} · stuck {c['stuck']} · error {c['error']}",
+                counts=f"passed {c['passed']} · failed {c['failed']} · untested {c['untested']} · stuck {c['stuck']} · "
+                f"error {c['error']}",
             )
 
         return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
 
 
 def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     statuses: dict[str, int] = {}
     for r in results:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     visible = sum(1 for r in results if r.get("tests", {}).get("ok"))
+    tested = sum(1 for r in results if r.get("tests", {}).get("ok") is not None)
     console.print(
         f"tasks: {len(results)}  status: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}  "
-        f"visible tests passed: {visible}"
+        f"visible tests passed: {visible}/{tested} ({len(results) - tested} tasks have none)"
     )
     console.print(
         f"tasks with a comparable visible example: {report['tasks_with_comparable_examples']}/{report['tasks']}   "
@@ -125,12 +128,17 @@ def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -
         for kind, agg in sorted(report["kinds"].items()):
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(agg["reasons"].items()))
             rate = "-" if agg["rate"] is None else f"{agg['rate']:.1%}"
-            table.add_row(kind, str(agg["offered"]), str(agg["rejected"]), rate, reasons)
+            table.add_row(kind, str(agg["offered"]), str(agg["rejected"]), rate, escape(reasons))
         console.print(table)
+    if report["reference_rejected"]:
+        console.print("[yellow]reference lines rejected by a gate (spec conflicts: a visible example contradicts "
+                      "the task's own reference):[/yellow]")
+        for task_id, n in sorted(report["reference_rejected"].items()):
+            console.print(f"  {escape(task_id)}: {n} line(s)")
     if report["fallbacks"]:
-        console.print("[yellow]fallback commits (every candidate failed only on execution; spec conflicts):[/yellow]")
+        console.print("[yellow]fallback commits (every candidate failed only on execution):[/yellow]")
         for fb in report["fallbacks"]:
-            console.print(f"  {fb['task_id']} step {fb['step']}: {fb['line'].strip()}  [{fb['reason']}: {fb['detail']}]")
+            console.print(escape(f"  {fb['task_id']} step {fb['step']}: {fb['line'].strip()}  [{fb['reason']}: {fb['detail']}]"))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -70,6 +70,10 @@ class ChatResult:
     finish_reasons: tuple[str, ...] = ()
 
 
+class NRefused(LLMError):
+    """The server refused a request for several choices (`n` above what it serves)."""
+
+
 class ReplayMiss(LLMError):
     """A replayed run asked for a request that was never recorded."""
 
@@ -158,16 +162,30 @@ class LLMClient:
     async def _fetch(self, request: dict[str, Any]) -> ChatResult:
         n = request["n"]
         if n == 1 or self._n_honoured is False:
-            parts = await asyncio.gather(*(self._call({**request, "n": 1}) for _ in range(n)))
-            return _merge(parts)
-        first = await self._call(request)
+            return await self._fan_out(request, n)
+        try:
+            first = await self._call(request)
+        except NRefused:
+            self._n_honoured = False
+            log.info("server refused n=%d; fanning out into single requests instead", n)
+            return await self._fan_out(request, n)
         if len(first.texts) >= n:
             self._n_honoured = True
             return first
         self._n_honoured = False
         log.info("server returned %d of n=%d choices; fanning out instead", len(first.texts), n)
-        rest = await asyncio.gather(*(self._call({**request, "n": 1}) for _ in range(n - len(first.texts))))
-        return _merge([first, *rest])
+        return _merge([first, await self._fan_out(request, n - len(first.texts), offset=len(first.texts))])
+
+    async def _fan_out(self, request: dict[str, Any], n: int, *, offset: int = 0) -> ChatResult:
+        """`n` parallel single-choice requests; each gets its own seed so samples differ."""
+        seed = request.get("seed")
+
+        def one(i: int) -> dict[str, Any]:
+            return {**request, "n": 1, "seed": None if seed is None else seed + offset + i}
+
+        if n == 1 and offset == 0:
+            return await self._call({**request, "n": 1})
+        return _merge(list(await asyncio.gather(*(self._call(one(i)) for i in range(n)))))
 
     async def _call(self, request: dict[str, Any]) -> ChatResult:
         assert self._client is not None
@@ -184,6 +202,10 @@ class LLMClient:
                 log.warning("LLM request failed (%s); retrying in %.2fs", _short(exc), delay)
                 await asyncio.sleep(delay)
                 delay *= 2
+            except openai.BadRequestError as exc:
+                if kwargs.get("n", 1) > 1 and "'n'" in str(exc):
+                    raise NRefused(_short(exc)) from None
+                raise LLMError(f"LLM request refused: {_short(exc)}") from None
             except openai.APIStatusError as exc:
                 raise LLMError(f"LLM request refused: {_short(exc)}") from None
             except (openai.APIResponseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:

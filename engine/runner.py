@@ -82,14 +82,16 @@ class Progress:
     def __init__(self, total: int):
         self.total = total
         self.done = 0
-        self.counts = {"passed": 0, "failed": 0, "stuck": 0, "error": 0}
+        self.counts = {"passed": 0, "failed": 0, "untested": 0, "stuck": 0, "error": 0}
         self.started = time.monotonic()
 
     def add(self, result: Result) -> None:
         self.done += 1
         if result.status in ("stuck", "error"):
             self.counts[result.status] += 1
-        elif result.tests.get("ok"):
+        elif result.tests.get("ok") is None:
+            self.counts["untested"] += 1  # the task has no visible tests to run
+        elif result.tests["ok"]:
             self.counts["passed"] += 1
         else:
             self.counts["failed"] += 1
