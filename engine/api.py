@@ -70,7 +70,8 @@ class Runtime:
 
                 server = shared_server(ctx_size=cfg.ctx_size)
                 base_url = server.start()
-                cfg = cfg.model_copy(update={"model": server.model})
+                # On a CPU a long answer from the bundled model can take minutes under load.
+                cfg = cfg.model_copy(update={"model": server.model, "timeout_s": max(cfg.timeout_s, 600.0)})
             self.base_url = base_url
             self._client = LLMClient(cfg, base_url=base_url, use_n=self.config.coder.use_n)
         return self._client

@@ -27,6 +27,7 @@ class Reply:
     raw_body: str | None = None
     prompt_tokens: int = 10
     completion_tokens: int | None = None
+    finish_reason: str = "stop"  # "length" for an answer cut off by max_tokens
 
 
 Responder = Callable[[dict[str, Any]], "Reply | str"]
@@ -127,7 +128,7 @@ class ScriptedLLM:
                 elif len(texts) < n:
                     texts = (texts * n)[:n]
                 choices = [
-                    {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
+                    {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": reply.finish_reason}
                     for i, t in enumerate(texts[: max(n, 1) if server.honour_n else 1])
                 ]
                 completion = reply.completion_tokens if reply.completion_tokens is not None else sum(len(t.split()) for t in texts)

@@ -81,14 +81,20 @@ class OpenAICoder:
         base = expected_indent(request.prefix)
         candidates: list[Candidate] = []
         self._pending = {}
-        texts = [(t, "draft", self.llm.temperature) for t in results[0].texts]
+        answers = [(t, f, "draft", self.llm.temperature) for t, f in _with_finish(results[0])]
         if want_samples:
-            texts += [(t, "sample", self.cfg.sample_temperature) for t in results[1].texts]
-        for rank, (answer, source, temp) in enumerate(texts):
+            answers += [(t, f, "sample", self.cfg.sample_temperature) for t, f in _with_finish(results[1])]
+        for answer, finish, source, temp in answers:
             lines = continuation_lines(request.prefix, answer, base_indent=base)
-            first = lines[0] if lines else END
-            self._pending[rank] = lines[1:] if lines else []
-            candidates.append(Candidate(first, source=source, rank=rank, model=self.llm.model, settings={"temperature": temp}))
+            if finish == "length":
+                lines = lines[:-1]  # cut off mid-line: the last line may be partial, and END is unknown
+                if not lines:
+                    continue
+            else:
+                lines.append(END)  # a complete answer ends the code where it ends
+            rank = len(candidates)
+            self._pending[rank] = lines[1:]
+            candidates.append(Candidate(lines[0], source=source, rank=rank, model=self.llm.model, settings={"temperature": temp}))
         usage = sum((r.usage for r in results), Usage())
         calls = tuple({"n": len(r.texts), "cached": r.cached, **r.usage.to_dict()} for r in results)
         return Proposal(tuple(candidates), usage=usage, calls=calls)
@@ -111,9 +117,13 @@ class OpenAICoder:
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         """Keep the committed candidate's continuation as the live draft; drop all others."""
         self._draft = list(self._pending.get(candidate.rank, [])) if self.cfg.draft else []
-        if self.cfg.draft and candidate.text != END and not self._draft:
-            self._draft = [END]
         self._pending = {}
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _with_finish(result: ChatResult) -> list[tuple[str, str]]:
+    """Each choice's text with its finish reason ("length" when cut off by max_tokens)."""
+    reasons = list(result.finish_reasons) + [""] * (len(result.texts) - len(result.finish_reasons))
+    return list(zip(result.texts, reasons))

@@ -153,6 +153,15 @@ def test_multi_line_answer_becomes_a_draft_of_single_lines(scripted_llm: Scripte
     assert result.completion.count("\n") == 3
 
 
+def test_draft_cut_off_by_max_tokens_drops_its_partial_line_and_asks_again(scripted_llm: ScriptedLLM) -> None:
+    scripted_llm.push(Reply([fenced("    total = a + b\n    return tot")], finish_reason="length"))
+    scripted_llm.responder = respond_by_attempt([fenced("    return total\n")])
+    result, events = run(scripted_llm)
+    assert "    return tot\n" not in result.completion
+    assert result.completion == "    total = a + b\n    return total\n"
+    assert result.status == "completed" and result.usage.calls >= 2
+
+
 def test_empty_answer_is_an_end_that_cannot_commit_on_an_empty_body(scripted_llm: ScriptedLLM) -> None:
     scripted_llm.responder = lambda request: Reply([""])
     result, events = run(scripted_llm)
