@@ -19,11 +19,13 @@ from engine.datasets.humaneval import load_humaneval
 
 
 async def calls_per_task(items, server, draft: bool) -> list[int]:  # type: ignore[no-untyped-def]
-    cfg = parse_config({
-        "llm": {"provider": "openai", "base_url": server.base_url, "api_key_env": "VIGOR_BENCH_KEY"},
-        "coder": {"kind": "openai", "k": 3, "draft": draft},
-        "run_policy": {"max_steps": 200, "max_lines": 200, "max_llm_calls": 400},
-    })
+    cfg = parse_config(
+        {
+            "llm": {"provider": "openai", "base_url": server.base_url, "api_key_env": "VIGOR_BENCH_KEY"},
+            "coder": {"kind": "openai", "k": 3, "draft": draft},
+            "run_policy": {"max_steps": 200, "max_lines": 200, "max_llm_calls": 400},
+        }
+    )
     out = []
     async with Runtime(cfg) as rt:
         for item in items:
@@ -38,12 +40,17 @@ async def main(n: int) -> None:
     with ScriptedLLM(replay_solution(solutions)) as server:
         with_draft = await calls_per_task(items, server, True)
         without = await calls_per_task(items, server, False)
-    report("llm_calls_per_task", {
-        "tasks": n,
-        "with_draft_mean": round(statistics.mean(with_draft), 3), "with_draft_median": statistics.median(with_draft),
-        "without_draft_mean": round(statistics.mean(without), 3), "without_draft_median": statistics.median(without),
-        "target_with_draft": 1,
-    })
+    report(
+        "llm_calls_per_task",
+        {
+            "tasks": n,
+            "with_draft_mean": round(statistics.mean(with_draft), 3),
+            "with_draft_median": statistics.median(with_draft),
+            "without_draft_mean": round(statistics.mean(without), 3),
+            "without_draft_median": statistics.median(without),
+            "target_with_draft": 1,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -45,13 +45,16 @@ async def main(runs: int) -> None:
         trivial = await measure(Job("engine.tester:child_run_program", ("x = 1",)), runs, sandbox)
         oracle = await measure(Job("engine.oracle:run_candidate", (PROGRAM, 6, EXAMPLES, 1.0)), runs, sandbox)
         isolation = sandbox.isolation
-    report("sandbox_execution", {
-        "runs": runs,
-        "trivial_median_ms": median_ms(trivial),
-        "first_arrival_2_examples_median_ms": median_ms(oracle),
-        "isolation": isolation,
-        "target_ms": 5.0,
-    })
+    report(
+        "sandbox_execution",
+        {
+            "runs": runs,
+            "trivial_median_ms": median_ms(trivial),
+            "first_arrival_2_examples_median_ms": median_ms(oracle),
+            "isolation": isolation,
+            "target_ms": 5.0,
+        },
+    )
 
 
 if __name__ == "__main__":

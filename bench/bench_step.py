@@ -31,7 +31,10 @@ async def main(n_tasks: int) -> None:
 
             await rt.run(item.task, on_step=on_step)
             per_step += [b - a for a, b in zip(marks, marks[1:])]
-    report("engine_step_reference_k5", {"tasks": n_tasks, "steps": len(per_step), "median_ms": median_ms(per_step), "target_ms": 5.0})
+    report(
+        "engine_step_reference_k5",
+        {"tasks": n_tasks, "steps": len(per_step), "median_ms": median_ms(per_step), "target_ms": 5.0},
+    )
 
 
 if __name__ == "__main__":

@@ -162,9 +162,7 @@ def scan_line(line: str, state: Scan) -> tuple[Scan, int, bool]:
 
 def closers_of(scan: Scan) -> str:
     """Text that closes what `scan` left open, for a repair starting on a fresh line."""
-    return (
-        scan.quote + ("_" if scan.backslash else "") + "".join(_CLOSERS[b] for b in reversed(scan.brackets))
-    )
+    return scan.quote + ("_" if scan.backslash else "") + "".join(_CLOSERS[b] for b in reversed(scan.brackets))
 
 
 @dataclass(frozen=True)
@@ -236,13 +234,9 @@ def render(frames: tuple[Frame, ...], open_last: bool) -> str:
 
 def skeleton_closers(frames: tuple[Frame, ...]) -> str:
     """`finally: pass` for each open try among `frames` (the enclosing ones), innermost first."""
-    return "".join(
-        f"{' ' * d}finally:\n{' ' * d} pass\n" for d in range(len(frames) - 1, -1, -1) if frames[d].open_try
-    )
+    return "".join(f"{' ' * d}finally:\n{' ' * d} pass\n" for d in range(len(frames) - 1, -1, -1) if frames[d].open_try)
 
 
 def real_closers(frames: tuple[Frame, ...]) -> str:
     """The same closers in real text, at each try's own indentation."""
-    return "".join(
-        f"{f.indent_str}finally:\n{f.indent_str}    pass\n" for f in reversed(frames) if f.open_try
-    )
+    return "".join(f"{f.indent_str}finally:\n{f.indent_str}    pass\n" for f in reversed(frames) if f.open_try)

@@ -101,10 +101,10 @@ def _child_main(limits: dict[str, Any], workdir: str, job_r: int, result_w: int)
         value = _resolve(req["func"])(*req.get("args", []))
         _write_line({"result": value})
         code = 0
-    except BaseException as exc:  # noqa: BLE001 - the job's failure is a result, not the worker's
+    except BaseException as exc:
         try:
             _write_line({"error": f"{type(exc).__name__}: {exc}"[:500]})
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
     os._exit(code)
 
@@ -175,7 +175,11 @@ def _send(out: Any, obj: dict[str, Any]) -> None:
 def _respond(out: Any, child: _Child, *, timed_out: bool, status: int | None = None) -> None:
     messages = child.messages()
     resp: dict[str, Any] = {
-        "id": child.req["id"], "ok": False, "value": None, "error": None, "timed_out": timed_out,
+        "id": child.req["id"],
+        "ok": False,
+        "value": None,
+        "error": None,
+        "timed_out": timed_out,
         "progress": [m["progress"] for m in messages if "progress" in m],
         "duration_s": round(time.monotonic() - child.started, 6),
     }

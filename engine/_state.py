@@ -118,11 +118,9 @@ def place(state: ParseState, width: tuple[int, int], keyword: str | None) -> tup
         if width[0] > top.indent[0]:
             return invalid("inconsistent use of tabs and spaces in indentation", "parse.indent")
         clause = top.clauses[-1]
-        return invalid(
-            f"expected an indented block after '{clause.keyword}' on line {clause.line_no}", "parse.indent"
-        )
+        return invalid(f"expected an indented block after '{clause.keyword}' on line {clause.line_no}", "parse.indent")
     levels = [(0, 0)] + [f.body_indent for f in frames if f.body_indent is not None]
-    for depth, level in enumerate(levels):
+    for depth, level in enumerate(levels):  # noqa: B007 - depth is read after the loop
         if level[0] == width[0]:
             if level[1] != width[1]:
                 return invalid("inconsistent use of tabs and spaces in indentation", "parse.indent")
@@ -135,9 +133,7 @@ def place(state: ParseState, width: tuple[int, int], keyword: str | None) -> tup
                 "parse.indent",
             )
         cols = ", ".join(str(level[0]) for level in levels)
-        return invalid(
-            f"unindent to column {width[0]} matches no open block (columns {cols})", "parse.indent"
-        )
+        return invalid(f"unindent to column {width[0]} matches no open block (columns {cols})", "parse.indent")
     if keyword in CLAUSE_WORDS:
         if depth >= len(frames):
             return invalid(f"'{keyword}' continues no compound statement at column {width[0]}")
@@ -170,9 +166,7 @@ def plan_line(state: ParseState, line: str) -> Plan | Classification:
     n = state.n_lines + 1
     if unit is not None:  # decorators wait for their def or class, at their own indentation
         if width != unit.indent:
-            return invalid(
-                f"a decorated definition goes on at the decorator's column {unit.indent[0]}", "parse.indent"
-            )
+            return invalid(f"a decorated definition goes on at the decorator's column {unit.indent[0]}", "parse.indent")
         mode, depth, start, lines = unit.mode, unit.depth, unit.start_line, unit.lines + ((True, rest),)
     else:
         placed = place(state, width, keyword_of(rest))
@@ -292,9 +286,7 @@ def advance(state: ParseState, line: str) -> ParseState:
         if plan.mode == "clause":
             f = frames[plan.depth]
             body_at = len(compile_text)
-            frames = frames[: plan.depth] + (
-                Frame(f.indent, f.indent_str, None, f.clauses + (clause,), body_at),
-            )
+            frames = frames[: plan.depth] + (Frame(f.indent, f.indent_str, None, f.clauses + (clause,), body_at),)
         else:
             frames = frames + (Frame(plan.indent, plan.indent_str, None, (clause,), len(compile_text)),)
         needs_body = plan.kind == "header"

@@ -43,7 +43,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_run
     from .llm import load_env_files
     from .report import gate_report
-    from .runner import run_items
 
     load_env_files()
     overrides = _parse_sets(args.set or [])
@@ -88,15 +87,23 @@ async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ign
     from .runner import run_items
 
     with Progress(
-        TextColumn("[bold]vigor run"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[counts]}"),
-        TimeRemainingColumn(), console=console, transient=False, disable=not console.is_terminal and False,
+        TextColumn("[bold]vigor run"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and False,
     ) as bar:
         tid = bar.add_task("run", total=len(items), counts="")
 
         def on_progress(p, result):  # type: ignore[no-untyped-def]
             c = p.counts
             bar.update(
-                tid, total=p.total, completed=p.done,
+                tid,
+                total=p.total,
+                completed=p.done,
                 counts=f"passed {c['passed']} · failed {c['failed']} · untested {c['untested']} · stuck {c['stuck']} · "
                 f"error {c['error']}",
             )
@@ -131,14 +138,18 @@ def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -
             table.add_row(kind, str(agg["offered"]), str(agg["rejected"]), rate, escape(reasons))
         console.print(table)
     if report["reference_rejected"]:
-        console.print("[yellow]reference lines rejected by a gate (spec conflicts: a visible example contradicts "
-                      "the task's own reference):[/yellow]")
+        console.print(
+            "[yellow]reference lines rejected by a gate (spec conflicts: a visible example contradicts "
+            "the task's own reference):[/yellow]"
+        )
         for task_id, n in sorted(report["reference_rejected"].items()):
             console.print(f"  {escape(task_id)}: {n} line(s)")
     if report["fallbacks"]:
         console.print("[yellow]fallback commits (every candidate failed only on execution):[/yellow]")
         for fb in report["fallbacks"]:
-            console.print(escape(f"  {fb['task_id']} step {fb['step']}: {fb['line'].strip()}  [{fb['reason']}: {fb['detail']}]"))
+            console.print(
+                escape(f"  {fb['task_id']} step {fb['step']}: {fb['line'].strip()}  [{fb['reason']}: {fb['detail']}]")
+            )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -146,7 +157,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     summary = asyncio.run(evaluate_run(run_dir, mode=args.mode, timeout_s=args.timeout))
-    print(f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  by status: {summary['by_status']}")
+    print(
+        f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  by status: {summary['by_status']}"
+    )
     print(f"LLM calls per task: {summary['calls_per_task']}  summary: {run_dir / 'evaluation' / 'summary.json'}")
     return 0
 
@@ -174,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.func(args))
     except VigorError as exc:

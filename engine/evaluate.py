@@ -41,7 +41,9 @@ def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str
     return {"human_eval": str(he), "evalplus": str(ep)}
 
 
-async def evaluate_run(run_dir: Path, *, mode: str = "execute", timeout_s: float = 10.0, concurrency: int = 4) -> dict[str, Any]:
+async def evaluate_run(
+    run_dir: Path, *, mode: str = "execute", timeout_s: float = 10.0, concurrency: int = 4
+) -> dict[str, Any]:
     """Score every task of a run; returns the summary written to evaluation/summary.json."""
     manifest_path = run_dir / "run_manifest.json"
     if not manifest_path.is_file():
@@ -54,12 +56,18 @@ async def evaluate_run(run_dir: Path, *, mode: str = "execute", timeout_s: float
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
     rows: list[dict[str, Any]] = []
     if mode == "execute":
-        items = {it.task.task_id: it for it in load_items(config.dataset.model_copy(update={"limit": None, "tasks": ()}))}
+        items = {
+            it.task.task_id: it for it in load_items(config.dataset.model_copy(update={"limit": None, "tasks": ()}))
+        }
         rows = await _execute(results, items, timeout_s, concurrency)
     elif mode != "status_only":
         raise ConfigError(f"--mode: unknown mode {mode!r}")
     exports = write_exports(run_dir, results)
-    passed = sum(1 for r in rows if r["passed"]) if mode == "execute" else sum(1 for r in results if r.get("tests", {}).get("ok"))
+    passed = (
+        sum(1 for r in rows if r["passed"])
+        if mode == "execute"
+        else sum(1 for r in results if r.get("tests", {}).get("ok"))
+    )
     total = len(results)
     summary = {
         "mode": mode,
@@ -68,7 +76,11 @@ async def evaluate_run(run_dir: Path, *, mode: str = "execute", timeout_s: float
         "pass@1": round(passed / total, 4) if total else 0.0,
         "by_status": by_status,
         "calls_per_task": round(sum(r["usage"]["calls"] for r in results) / total, 3) if total else 0.0,
-        "tokens_per_task": round(sum(r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] for r in results) / total, 1) if total else 0.0,
+        "tokens_per_task": round(
+            sum(r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] for r in results) / total, 1
+        )
+        if total
+        else 0.0,
         "exports": exports,
     }
     out = run_dir / "evaluation"
@@ -80,7 +92,9 @@ async def evaluate_run(run_dir: Path, *, mode: str = "execute", timeout_s: float
     return summary
 
 
-async def _execute(results: list[dict[str, Any]], items: dict[str, BenchItem], timeout_s: float, concurrency: int) -> list[dict[str, Any]]:
+async def _execute(
+    results: list[dict[str, Any]], items: dict[str, BenchItem], timeout_s: float, concurrency: int
+) -> list[dict[str, Any]]:
     from .sandbox import Job, Sandbox
 
     sem = asyncio.Semaphore(concurrency)

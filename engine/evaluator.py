@@ -45,8 +45,16 @@ class SandboxEvaluator:
                 continue
             runs = 1 if not in_function else max(1, len(examples))
             hard = runs * (self.example_timeout_s + 0.5) + 1.0
-            jobs.append((i, Job("engine.oracle:run_candidate", (cls.program, cls.line_no, examples,
-                                                                self.example_timeout_s), timeout_s=hard)))
+            jobs.append(
+                (
+                    i,
+                    Job(
+                        "engine.oracle:run_candidate",
+                        (cls.program, cls.line_no, examples, self.example_timeout_s),
+                        timeout_s=hard,
+                    ),
+                )
+            )
         started = time.perf_counter()
         results = await self.sandbox.run_many([job for _, job in jobs])
         for (i, _), result in zip(jobs, results):

@@ -75,7 +75,7 @@ def values_match(actual: Any, expected: Any) -> bool:
     """
     try:
         return _match(actual, expected, 0)
-    except Exception:  # noqa: BLE001 - an odd value (a raising __eq__, a huge int) is a non-match
+    except Exception:
         return False
 
 
@@ -238,9 +238,7 @@ def _alias(text: str, prompt: str) -> str | None:
     return None if re.search(rf"^\s*(?:(?:def|class)\s+{name}\b|{name}\s*=)", prompt, re.MULTILINE) else name
 
 
-def _read_inline(
-    text: str, name: str, entry: str, params: list[str] | None, variables: _Vars, found: list
-) -> int:
+def _read_inline(text: str, name: str, entry: str, params: list[str] | None, variables: _Vars, found: list) -> int:
     """Read ``call <op> expected`` examples into `found`; return where the definition lines end."""
     definition_end = 0
     for m in re.finditer(rf"(?<![\w.]){re.escape(name)}\s*\(", text):
@@ -263,9 +261,7 @@ def _read_inline(
     return definition_end
 
 
-def _read_input_output(
-    text: str, entry: str, params: list[str] | None, variables: _Vars, found: list
-) -> None:
+def _read_input_output(text: str, entry: str, params: list[str] | None, variables: _Vars, found: list) -> None:
     for m in _INPUT_RE.finditer(text):
         out = _OUTPUT_RE.search(text, m.end())
         block = text[m.end() : out.start()] if out else ""
@@ -287,9 +283,7 @@ def _call_source(src: str, entry: str, params: list[str] | None, variables: _Var
     return ast.unparse(tree) if words else _one_line(src)
 
 
-def _valid_call(
-    node: ast.expr, entry: str, params: list[str] | None, variables: _Vars, words: list[str]
-) -> bool:
+def _valid_call(node: ast.expr, entry: str, params: list[str] | None, variables: _Vars, words: list[str]) -> bool:
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
         return False
     if any(k.arg is None for k in node.keywords):
@@ -373,7 +367,7 @@ def _arith_equals(src: str, value: Any) -> bool:
     try:
         code = compile(ast.Expression(node), "<derivation>", "eval")
         return values_match(eval(code, {"__builtins__": {}}), value)
-    except Exception:  # noqa: BLE001 - e.g. ZeroDivisionError: not a derivation that checks out
+    except Exception:
         return False
 
 

@@ -96,13 +96,22 @@ class LLMCache:
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        return ChatResult(tuple(data["texts"]), Usage(**data["usage"]), cached=True, finish_reasons=tuple(data.get("finish", ())))
+        return ChatResult(
+            tuple(data["texts"]), Usage(**data["usage"]), cached=True, finish_reasons=tuple(data.get("finish", ()))
+        )
 
     def put(self, request: dict[str, Any], result: ChatResult) -> None:
         path = self.dir / f"{self.key(request)}.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(
-            json.dumps({"request": request, "texts": list(result.texts), "usage": result.usage.to_dict(), "finish": list(result.finish_reasons)}),
+            json.dumps(
+                {
+                    "request": request,
+                    "texts": list(result.texts),
+                    "usage": result.usage.to_dict(),
+                    "finish": list(result.finish_reasons),
+                }
+            ),
             encoding="utf-8",
         )
         os.replace(tmp, path)
@@ -247,5 +256,7 @@ def _merge(parts: list[ChatResult]) -> ChatResult:
     for p in parts:
         usage = usage + p.usage
     return ChatResult(
-        tuple(t for p in parts for t in p.texts), usage, finish_reasons=tuple(f for p in parts for f in p.finish_reasons)
+        tuple(t for p in parts for t in p.texts),
+        usage,
+        finish_reasons=tuple(f for p in parts for f in p.finish_reasons),
     )

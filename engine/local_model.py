@@ -145,9 +145,7 @@ def assemble_model(
 def _assemble(chunks: list[Path], dest: Path, expected: str, report: Progress) -> None:
     missing = [str(p) for p in chunks if not p.is_file()]
     if not chunks or missing:
-        raise ModelError(
-            f"model weights incomplete: missing {', '.join(missing) or 'all chunks'}; {INSTALL_HINT}"
-        )
+        raise ModelError(f"model weights incomplete: missing {', '.join(missing) or 'all chunks'}; {INSTALL_HINT}")
     total = sum(p.stat().st_size for p in chunks)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -244,7 +244,7 @@ async def run_task(
         task_id=task.task_id,
         status=status,
         code=prefix,
-        completion=prefix[len(prompt):],
+        completion=prefix[len(prompt) :],
         steps=step,
         usage=usage,
         reason=reason,
@@ -253,8 +253,16 @@ async def run_task(
         duration_s=clock() - started,
     )
     trace.emit(
-        "task_end", task_id=task.task_id, status=status, reason=reason, steps=step, usage=usage.to_dict(),
-        tests=tests, metrics=metrics, code=prefix, duration_s=round(result.duration_s, 4),
+        "task_end",
+        task_id=task.task_id,
+        status=status,
+        reason=reason,
+        steps=step,
+        usage=usage.to_dict(),
+        tests=tests,
+        metrics=metrics,
+        code=prefix,
+        duration_s=round(result.duration_s, 4),
     )
     return result
 
@@ -319,7 +327,9 @@ async def _one_step(
             "step": step,
             "prefix_lines": prefix.count("\n"),
             "attempts": attempts,
-            "committed": None if chosen is None else {"text": chosen.text, "source": chosen.source, "rank": chosen.rank},
+            "committed": None
+            if chosen is None
+            else {"text": chosen.text, "source": chosen.source, "rank": chosen.rank},
             "rule": decision.rule,
             "key": list(decision.key),
             "key_fields": list(decision.key_fields),

@@ -36,12 +36,34 @@ async def run_oneshot(task: Task, config: VigorConfig, agents: Agents, *, trace:
     except LLMError as exc:
         status, reason = "error", str(exc)
     code = prompt + "".join(line + "\n" for line in lines)
-    trace.emit("step", task_id=task.task_id, step=0, oneshot=True, committed={"text": "\n".join(lines)}, usage=usage.to_dict())
+    trace.emit(
+        "step", task_id=task.task_id, step=0, oneshot=True, committed={"text": "\n".join(lines)}, usage=usage.to_dict()
+    )
     tests: dict[str, Any] = {}
     if agents.tester is not None and status == "completed":
         tests = await agents.tester.test(code, task)
-    res = Result(task.task_id, status, code, code[len(prompt):], 1, usage, reason, tests, {"oneshot": True}, agents.clock() - started)
-    trace.emit("task_end", task_id=task.task_id, status=status, reason=reason, steps=1, usage=usage.to_dict(), tests=tests,
-               metrics=res.metrics, duration_s=round(res.duration_s, 4))
+    res = Result(
+        task.task_id,
+        status,
+        code,
+        code[len(prompt) :],
+        1,
+        usage,
+        reason,
+        tests,
+        {"oneshot": True},
+        agents.clock() - started,
+    )
+    trace.emit(
+        "task_end",
+        task_id=task.task_id,
+        status=status,
+        reason=reason,
+        steps=1,
+        usage=usage.to_dict(),
+        tests=tests,
+        metrics=res.metrics,
+        duration_s=round(res.duration_s, 4),
+    )
 
     return res

@@ -262,9 +262,9 @@ def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout
         raise _Stop
 
     signal.signal(signal.SIGPROF, on_timeout)
-    runs: list[tuple[str | None, str | None]] = [(None, None)] if site.module_time else [
-        (call, expected) for call, expected in examples
-    ]
+    runs: list[tuple[str | None, str | None]] = (
+        [(None, None)] if site.module_time else [(call, expected) for call, expected in examples]
+    )
     outcomes = []
     for index, (call, expected_src) in enumerate(runs):
         probe.reset(index)
@@ -293,7 +293,7 @@ def _run_one(module_code: types.CodeType, call: str | None, probe: Probe, timeou
             value = eval(example, namespace)
     except _Stop:
         pass
-    except BaseException as exc:  # noqa: BLE001 - what the code raises is the evidence
+    except BaseException as exc:
         error = exc
     finally:
         sys.settrace(None)
@@ -301,7 +301,9 @@ def _run_one(module_code: types.CodeType, call: str | None, probe: Probe, timeou
     return value, error
 
 
-def _conclude(probe: Probe, value: Any, error: BaseException | None, expected_src: str | None, match: Any) -> dict[str, Any]:
+def _conclude(
+    probe: Probe, value: Any, error: BaseException | None, expected_src: str | None, match: Any
+) -> dict[str, Any]:
     if probe.top_return and probe.outcome is None:
         if value is _MISSING or expected_src is None:
             return {"outcome": "ok", "compared": False}
@@ -319,8 +321,12 @@ def _conclude(probe: Probe, value: Any, error: BaseException | None, expected_sr
             return {"outcome": "timeout"}
         return {"outcome": "unreached", "why": "the prefix ran out of time before the candidate ran"}
     if probe.tracked is not None and error is not None:
-        return {"outcome": "raised", "exc_type": type(error).__name__, "message": str(error)[:200],
-                "name_error": type(error) is NameError}
+        return {
+            "outcome": "raised",
+            "exc_type": type(error).__name__,
+            "message": str(error)[:200],
+            "name_error": type(error) is NameError,
+        }
     if error is not None:
         return {"outcome": "unreached", "why": f"the prefix raised {type(error).__name__} before the candidate ran"}
     if probe.tracked is not None:
@@ -331,6 +337,6 @@ def _conclude(probe: Probe, value: Any, error: BaseException | None, expected_sr
 def _short_repr(value: Any) -> str:
     try:
         text = repr(value)
-    except Exception:  # noqa: BLE001
+    except Exception:
         text = f"<{type(value).__name__}>"
     return text[:200]

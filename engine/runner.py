@@ -126,13 +126,18 @@ async def run_items(
         "config": config.snapshot(),
         "config_hash": config.digest(),
         "versions": _versions(),
-        "dataset": {"kind": config.dataset.kind, "path": config.dataset.path, "tasks": len(items), "hash": dataset_digest(items)},
+        "dataset": {
+            "kind": config.dataset.kind,
+            "path": config.dataset.path,
+            "tasks": len(items),
+            "hash": dataset_digest(items),
+        },
         "resumed": bool(done_ids),
         **(extra_manifest or {}),
     }
     (run_dir / "run_manifest.json").write_text(redact(json.dumps(manifest, indent=2)) + "\n", encoding="utf-8")
     trace = JsonlTrace(run_dir / "trace.jsonl")
-    results_fh = open(run_dir / "results.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - closed below
+    results_fh = open(run_dir / "results.jsonl", "a", encoding="utf-8")
     progress = Progress(len(todo))
     summary = RunSummary(run_dir, skipped=len(items) - len(todo))
     logs_dir = run_dir / "generation_logs"

@@ -145,7 +145,12 @@ class Sandbox:
         root = str(Path(__file__).resolve().parent.parent)
         # `-S` skips site's .pth processing (it makes every fork slower); the library paths are
         # put on PYTHONPATH instead, so generated code still imports what is installed.
-        paths = [root, os.environ.get("PYTHONPATH", ""), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+        paths = [
+            root,
+            os.environ.get("PYTHONPATH", ""),
+            sysconfig.get_paths()["purelib"],
+            sysconfig.get_paths()["platlib"],
+        ]
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(dict.fromkeys(filter(None, paths))),

@@ -29,16 +29,22 @@ def child_run_tests(code: str, tests: list[str]) -> dict[str, Any]:
     env: dict[str, Any] = {"__name__": "__vigor_test__"}
     try:
         exec(compile(_MATCH_HELPER + code, "<solution>", "exec"), env)
-    except BaseException as exc:  # noqa: BLE001 - anything the generated code raises is a result
+    except BaseException as exc:
         return {"ran": 0, "passed": 0, "failed": len(tests), "ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     passed, failures = 0, []
     for src in tests:
         try:
             exec(compile(src, "<visible test>", "exec"), env)
             passed += 1
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(f"{src.strip()[:120]} -> {type(exc).__name__}: {str(exc)[:120]}")
-    return {"ran": len(tests), "passed": passed, "failed": len(failures), "ok": not failures and bool(tests), "failures": failures[:5]}
+    return {
+        "ran": len(tests),
+        "passed": passed,
+        "failed": len(failures),
+        "ok": not failures and bool(tests),
+        "failures": failures[:5],
+    }
 
 
 def child_run_program(program: str) -> dict[str, Any]:
@@ -46,7 +52,7 @@ def child_run_program(program: str) -> dict[str, Any]:
     env: dict[str, Any] = {"__name__": "__main__"}
     try:
         exec(compile(program, "<scored program>", "exec"), env)
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         return {"passed": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     return {"passed": True}
 

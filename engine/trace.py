@@ -17,7 +17,9 @@ from typing import Any, Protocol
 SCHEMA_VERSION = 1
 
 # Belt and braces: values that look like API keys never reach a file even if a caller slips.
-_SECRET_RE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{12,}|(?:api[_-]?key|authorization)[\"']?\s*[:=]\s*[\"']?[^\s\"',]+)", re.I)
+_SECRET_RE = re.compile(
+    r"\b(sk-[A-Za-z0-9_\-]{12,}|(?:api[_-]?key|authorization)[\"']?\s*[:=]\s*[\"']?[^\s\"',]+)", re.I
+)
 
 
 def redact(text: str) -> str:
@@ -66,7 +68,7 @@ class JsonlTrace:
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh = open(self.path, "a", encoding="utf-8")
         self._lock = threading.Lock()
         self._clock = clock
 

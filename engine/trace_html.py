@@ -29,7 +29,9 @@ def _step_html(ev: dict[str, Any]) -> str:
     for att in ev.get("attempts", []):
         tag = "draft hit" if att.get("draft_hit") else f"ask {att.get('attempt', 0)}"
         calls = att.get("usage", {}).get("calls", 0)
-        rows.append(f"<tr><th colspan=7><span class=tag>{_esc(tag)}</span> <span class=meta>{calls} LLM call(s)</span></th></tr>")
+        rows.append(
+            f"<tr><th colspan=7><span class=tag>{_esc(tag)}</span> <span class=meta>{calls} LLM call(s)</span></th></tr>"
+        )
         for c in att.get("candidates", []):
             cls = c.get("outcome", "")
             mark = " committed" if c.get("text") == ctext and att is ev["attempts"][-1] else ""
@@ -40,8 +42,12 @@ def _step_html(ev: dict[str, Any]) -> str:
                 f"<td>{_esc(c.get('reason'))}</td><td class=meta>{_esc(c.get('detail', ''))[:300]}</td></tr>"
             )
         for d in att.get("dropped", []):
-            rows.append(f"<tr class=meta><td>{d.get('rank')}</td><td><code>{_esc(d.get('text'))}</code></td><td colspan=5>dropped: {_esc(d.get('reason'))}</td></tr>")
-    head = f"step {ev.get('step')}: " + (f"<code>{_esc(ctext)}</code>" if ctext is not None else "<b>nothing committed</b>")
+            rows.append(
+                f"<tr class=meta><td>{d.get('rank')}</td><td><code>{_esc(d.get('text'))}</code></td><td colspan=5>dropped: {_esc(d.get('reason'))}</td></tr>"
+            )
+    head = f"step {ev.get('step')}: " + (
+        f"<code>{_esc(ctext)}</code>" if ctext is not None else "<b>nothing committed</b>"
+    )
     rule = f" <span class=tag>{_esc(ev.get('rule'))}</span>" if ev.get("rule") else ""
     return (
         f"<details open><summary>{head}{rule}</summary><table><tr><th>rank</th><th>line</th><th>source</th><th>label</th>"
@@ -70,7 +76,11 @@ def render_task_html(events: list[dict[str, Any]]) -> str:
         f"draft hits {_esc(m.get('draft_hits', 0))}, misses {_esc(m.get('draft_misses', 0))} · "
         f"visible tests {_esc(tests.get('passed', '-'))}/{_esc(tests.get('ran', '-'))}</p>"
     )
-    errors = "".join(f"<p class=reject>error at step {_esc(e.get('step'))}: {_esc(e.get('message'))}</p>" for e in events if e.get("event") == "error")
+    errors = "".join(
+        f"<p class=reject>error at step {_esc(e.get('step'))}: {_esc(e.get('message'))}</p>"
+        for e in events
+        if e.get("event") == "error"
+    )
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>VIGOR trace {_esc(task_id)}</title><style>{_CSS}</style></head><body>"

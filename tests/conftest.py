@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from scripted_llm import ScriptedLLM  # noqa: E402
+from scripted_llm import ScriptedLLM
 
 
 @pytest.fixture

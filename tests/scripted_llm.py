@@ -47,7 +47,7 @@ def replay_solution(solution_by_prompt: dict[str, str]) -> Responder:
         prefix = user_code(request)
         for full in solution_by_prompt.values():
             if full.startswith(prefix):
-                rest = full[len(prefix):]
+                rest = full[len(prefix) :]
                 return Reply(["```python\n" + rest + "```"] * int(request.get("n", 1)))
         return Reply(["```python\n```"] * int(request.get("n", 1)))
 
@@ -107,7 +107,7 @@ class ScriptedLLM:
             def log_message(self, *args: Any) -> None:
                 return None
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 reply = server._answer(request)
@@ -131,7 +131,11 @@ class ScriptedLLM:
                     {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": reply.finish_reason}
                     for i, t in enumerate(texts[: max(n, 1) if server.honour_n else 1])
                 ]
-                completion = reply.completion_tokens if reply.completion_tokens is not None else sum(len(t.split()) for t in texts)
+                completion = (
+                    reply.completion_tokens
+                    if reply.completion_tokens is not None
+                    else sum(len(t.split()) for t in texts)
+                )
                 body = {
                     "id": "scripted",
                     "object": "chat.completion",

@@ -26,7 +26,9 @@ SYSTEM = (
 )
 
 
-def build_messages(task: Task, prefix: str, feedback: tuple[str, ...] = (), *, next_line_only: bool = False) -> list[dict[str, str]]:
+def build_messages(
+    task: Task, prefix: str, feedback: tuple[str, ...] = (), *, next_line_only: bool = False
+) -> list[dict[str, str]]:
     """The chat messages for a continuation request (never anything hidden: only the Task value)."""
     ask = "the next line" if next_line_only else "the rest of the code"
     parts = []
@@ -37,9 +39,13 @@ def build_messages(task: Task, prefix: str, feedback: tuple[str, ...] = (), *, n
         "start at the line after the last one.\n\n```python\n" + prefix + "```"
     )
     if task.suffix.strip():
-        parts.append("\nThe code right after the insertion point (do not write it):\n```python\n" + task.suffix + "\n```")
+        parts.append(
+            "\nThe code right after the insertion point (do not write it):\n```python\n" + task.suffix + "\n```"
+        )
     if feedback:
-        parts.append("\nThese next lines were rejected; write something else:\n" + "\n".join(f"- {f}" for f in feedback))
+        parts.append(
+            "\nThese next lines were rejected; write something else:\n" + "\n".join(f"- {f}" for f in feedback)
+        )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 
 
@@ -75,7 +81,9 @@ class OpenAICoder:
         jobs = [greedy]
         if want_samples:
             jobs.append(
-                self.client.chat(messages, n=self.cfg.k - 1, temperature=self.cfg.sample_temperature, context=ctx + " samples")
+                self.client.chat(
+                    messages, n=self.cfg.k - 1, temperature=self.cfg.sample_temperature, context=ctx + " samples"
+                )
             )
         results: list[ChatResult] = list(await asyncio.gather(*jobs))
         base = expected_indent(request.prefix)
@@ -94,7 +102,9 @@ class OpenAICoder:
                 lines.append(END)  # a complete answer ends the code where it ends
             rank = len(candidates)
             self._pending[rank] = lines[1:]
-            candidates.append(Candidate(lines[0], source=source, rank=rank, model=self.llm.model, settings={"temperature": temp}))
+            candidates.append(
+                Candidate(lines[0], source=source, rank=rank, model=self.llm.model, settings={"temperature": temp})
+            )
         usage = sum((r.usage for r in results), Usage())
         calls = tuple({"n": len(r.texts), "cached": r.cached, **r.usage.to_dict()} for r in results)
         return Proposal(tuple(candidates), usage=usage, calls=calls)
@@ -103,14 +113,25 @@ class OpenAICoder:
         messages = build_messages(request.task, request.prefix, request.feedback, next_line_only=True)
         temp = self.llm.temperature if self.cfg.k == 1 else self.cfg.sample_temperature
         result = await self.client.chat(
-            messages, n=self.cfg.k, temperature=temp, max_tokens=min(self.llm.max_tokens, 128),
+            messages,
+            n=self.cfg.k,
+            temperature=temp,
+            max_tokens=min(self.llm.max_tokens, 128),
             context=f"{request.task.task_id} step {request.step}",
         )
         base = expected_indent(request.prefix)
         candidates = []
         for rank, answer in enumerate(result.texts):
             lines = continuation_lines(request.prefix, answer, base_indent=base)
-            candidates.append(Candidate(lines[0] if lines else END, source="sample", rank=rank, model=self.llm.model, settings={"temperature": temp}))
+            candidates.append(
+                Candidate(
+                    lines[0] if lines else END,
+                    source="sample",
+                    rank=rank,
+                    model=self.llm.model,
+                    settings={"temperature": temp},
+                )
+            )
         calls = ({"n": len(result.texts), "cached": result.cached, **result.usage.to_dict()},)
         return Proposal(tuple(candidates), usage=result.usage, calls=calls)
 

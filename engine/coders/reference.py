@@ -86,9 +86,9 @@ def distractor_plausible(line: str, prefix: str, rng: random.Random) -> str | No
     for pattern, repl in _MUTATIONS:
         for m in re.finditer(pattern, line):
             if repl == "+1":
-                options.append(line[: m.start()] + str(int(m.group(1)) + 1) + line[m.end():])
+                options.append(line[: m.start()] + str(int(m.group(1)) + 1) + line[m.end() :])
             else:
-                options.append(line[: m.start()] + repl + line[m.end():])
+                options.append(line[: m.start()] + repl + line[m.end() :])
     options = [o for o in options if o != line]
     return rng.choice(options) if options else None
 
@@ -116,7 +116,7 @@ class ReferenceCoder:
         task = request.task
         lines = reference_lines(task)
         start = task.prompt
-        done = request.prefix[len(start):] if request.prefix.startswith(start) else request.prefix
+        done = request.prefix[len(start) :] if request.prefix.startswith(start) else request.prefix
         index = done.count("\n")
         rng = random.Random(f"{self.seed}:{task.task_id}:{request.step}")
         if index >= len(lines):
@@ -131,7 +131,9 @@ class ReferenceCoder:
         order = list(range(len(offered)))
         rng.shuffle(order)
         candidates = tuple(
-            Candidate(offered[i][0], source=offered[i][1], rank=rank, model="reference", settings={"kind": offered[i][2]})
+            Candidate(
+                offered[i][0], source=offered[i][1], rank=rank, model="reference", settings={"kind": offered[i][2]}
+            )
             for rank, i in enumerate(order)
         )
         return Proposal(candidates)

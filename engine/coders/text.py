@@ -34,7 +34,7 @@ def _skip_docstring(lines: list[str], i: int) -> int:
     s = lines[i].strip()
     for q in ('"""', "'''"):
         if s.startswith(q) or s[1:].startswith(q) and s[0] in "rbuRBU":
-            body = s[s.index(q) + 3:]
+            body = s[s.index(q) + 3 :]
             if q in body:
                 return i + 1
             j = i + 1
@@ -61,11 +61,11 @@ def continuation_lines(prefix: str, answer: str, *, base_indent: int | None = No
             best = m
             break
     if best:
-        lines = lines[nonblank[best - 1][0] + 1:]
+        lines = lines[nonblank[best - 1][0] + 1 :]
     else:
         headers = [p for p in pre if p.startswith(("def ", "async def "))]
         if headers and nonblank and nonblank[0][1] == headers[-1]:
-            lines = lines[_skip_docstring(lines, nonblank[0][0] + 1):]
+            lines = lines[_skip_docstring(lines, nonblank[0][0] + 1) :]
     while lines and not lines[0].strip():
         lines.pop(0)
     if base_indent and lines and lines[0].strip() and not lines[0].startswith(" "):

@@ -26,8 +26,16 @@ def vigor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
 
 def test_reference_run_writes_the_run_directory_and_scores_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    proc = vigor("run", "--config", "configs/humaneval-reference.yaml", "--tasks", "HumanEval/0", "HumanEval/47",
-                 "--out", str(out))
+    proc = vigor(
+        "run",
+        "--config",
+        "configs/humaneval-reference.yaml",
+        "--tasks",
+        "HumanEval/0",
+        "HumanEval/47",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     for name in ("run_manifest.json", "results.jsonl", "trace.jsonl", "gate_report.json"):
         assert (out / name).is_file(), name
@@ -44,8 +52,19 @@ def test_reference_run_writes_the_run_directory_and_scores_it(tmp_path: Path) ->
 
 def test_evaluate_prints_pass_at_1_for_an_existing_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert vigor("run", "--config", "configs/humaneval-reference.yaml", "--tasks", "HumanEval/2", "--out", str(out),
-                 "--no-evaluate").returncode == 0
+    assert (
+        vigor(
+            "run",
+            "--config",
+            "configs/humaneval-reference.yaml",
+            "--tasks",
+            "HumanEval/2",
+            "--out",
+            str(out),
+            "--no-evaluate",
+        ).returncode
+        == 0
+    )
     proc = vigor("evaluate", "--run-dir", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "pass@1: 1.0000 (1/1)" in proc.stdout
@@ -64,8 +83,15 @@ def test_unknown_config_key_is_one_line_naming_the_key_path_and_exit_2(tmp_path:
 
 
 def test_wrong_type_names_the_key_path_and_the_expected_type(tmp_path: Path) -> None:
-    proc = vigor("run", "--config", "configs/humaneval-reference.yaml", "--set", "run_policy.max_steps=lots",
-                 "--out", str(tmp_path / "run"))
+    proc = vigor(
+        "run",
+        "--config",
+        "configs/humaneval-reference.yaml",
+        "--set",
+        "run_policy.max_steps=lots",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert proc.returncode == 2
     assert "run_policy.max_steps" in proc.stderr and "integer" in proc.stderr
 
@@ -73,10 +99,27 @@ def test_wrong_type_names_the_key_path_and_the_expected_type(tmp_path: Path) -> 
 def test_openai_coder_without_a_key_names_the_environment_variable(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "run", "--config", str(ROOT / "configs/humaneval-local.yaml"), "--limit", "1",
-         "--set", "llm.provider=openai", "--set", "llm.base_url=https://api.example.invalid/v1",
-         "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "run",
+            "--config",
+            str(ROOT / "configs/humaneval-local.yaml"),
+            "--limit",
+            "1",
+            "--set",
+            "llm.provider=openai",
+            "--set",
+            "llm.base_url=https://api.example.invalid/v1",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode != 0
     assert "OPENAI_API_KEY" in proc.stderr
@@ -99,9 +142,23 @@ def test_malformed_answer_ends_that_task_with_error_and_the_run_goes_on(
     scripted_llm.responder = respond
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     out = tmp_path / "run"
-    code = main(["run", "--config", str(ROOT / "configs/humaneval-local.yaml"), "--limit", "2", "--out", str(out),
-                 "--set", "llm.provider=openai", "--set", f"llm.base_url={scripted_llm.base_url}",
-                 "--set", "llm.max_retries=0"])
+    code = main(
+        [
+            "run",
+            "--config",
+            str(ROOT / "configs/humaneval-local.yaml"),
+            "--limit",
+            "2",
+            "--out",
+            str(out),
+            "--set",
+            "llm.provider=openai",
+            "--set",
+            f"llm.base_url={scripted_llm.base_url}",
+            "--set",
+            "llm.max_retries=0",
+        ]
+    )
     assert code == 0
     rows = {json.loads(line)["task_id"]: json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()}
     assert rows["HumanEval/0"]["status"] == "error" and "malformed" in rows["HumanEval/0"]["reason"]

@@ -6,7 +6,11 @@ EXE = Classification(Label.EXECUTABLE, "parse.ok")
 
 
 def g(text, outcome, reason, *, rank=0, source="sample", passed=0, failed=0, gate="evaluator", cls=EXE):
-    return Gated(Candidate(text, source=source, rank=rank), cls, Verdict(gate, outcome, reason, passed_examples=passed, failed_examples=failed))
+    return Gated(
+        Candidate(text, source=source, rank=rank),
+        cls,
+        Verdict(gate, outcome, reason, passed_examples=passed, failed_examples=failed),
+    )
 
 
 def test_clean_pass_beats_unreached_and_deferred_whatever_the_rank():
@@ -46,7 +50,14 @@ def test_fallback_prefers_the_line_that_agrees_with_more_examples_and_never_a_pa
     gated = [
         g("raise", Outcome.REJECT, "exec.raised", rank=0, failed=2),
         g("ref", Outcome.REJECT, "exec.wrong_return", rank=1, passed=1, failed=1),
-        g("bad", Outcome.REJECT, "parse.invalid", rank=2, gate="language", cls=Classification(Label.INVALID, "parse.invalid")),
+        g(
+            "bad",
+            Outcome.REJECT,
+            "parse.invalid",
+            rank=2,
+            gate="language",
+            cls=Classification(Label.INVALID, "parse.invalid"),
+        ),
     ]
     d = choose_fallback(gated, CommitPolicy(fallback="exec_only"))
     assert d.index == 1 and d.rule == "fallback"

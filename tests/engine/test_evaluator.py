@@ -51,7 +51,11 @@ def test_same_raising_line_inside_an_open_try_body_is_only_deferred() -> None:
 
 
 def test_raising_line_inside_an_open_with_body_is_only_deferred() -> None:
-    program = "import contextlib\n" + PREFIX.replace("def f", "def f") + "    with contextlib.suppress(IndexError):\n        x = arr[10]\n"
+    program = (
+        "import contextlib\n"
+        + PREFIX.replace("def f", "def f")
+        + "    with contextlib.suppress(IndexError):\n        x = arr[10]\n"
+    )
     v = one(program)
     assert (v.outcome, v.reason) == (Outcome.SOFT, "exec.deferred")
 

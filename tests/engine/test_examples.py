@@ -246,7 +246,7 @@ def test_reads_examples_written_for_another_undefined_name_as_the_entry_point():
     assert pairs(extract_examples(prompt("sorted_list_sum(lst)", doc), "sorted_list_sum")) == [
         ('sorted_list_sum(["aa", "a"])', '["aa"]')
     ]
-    helper = 'def helper(x):\n    return x\n\n\n' + prompt("main(x)", "helper(1) => 1")
+    helper = "def helper(x):\n    return x\n\n\n" + prompt("main(x)", "helper(1) => 1")
     assert extract_examples(helper, "main") == ()
 
 
@@ -395,12 +395,12 @@ def test_canonical_solutions_satisfy_every_example_except_the_known_spec_conflic
         env: dict = {}
         with alarm(10):
             reference = compile(p["prompt"] + p["canonical_solution"], task_id, "exec")
-            exec(reference, env)  # noqa: S102 - the dataset's own reference solution
+            exec(reference, env)
         for ex in extract_examples(p["prompt"], p["entry_point"]):
             try:
                 with alarm(5):
                     actual = eval(ex.call, env)  # every call, comparable or not, must run on correct code
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 mismatching.setdefault(task_id, []).append(f"{ex.call} raised {exc!r}")
                 continue
             if ex.expected is not None and not values_match(actual, ast.literal_eval(ex.expected)):

@@ -256,9 +256,7 @@ def test_blank_and_comment_lines_are_non_code_at_any_indentation(line):
 # --- invalid --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "line", ["    return x $", "    s = 'unterminated", "    x = (1]", "    x = 1 \\ + 2"]
-)
+@pytest.mark.parametrize("line", ["    return x $", "    s = 'unterminated", "    x = (1]", "    x = 1 \\ + 2"])
 def test_tokenizer_errors_are_invalid(line):
     c = classify("def f(x):\n", line)
     assert (c.label, c.reason) == (Label.INVALID, "parse.invalid")

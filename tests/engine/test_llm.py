@@ -1,11 +1,11 @@
 """The real openai client against the scripted loopback server: retries, fan-out, cache, keys."""
 
 import pytest
+from scripted_llm import Reply, ScriptedLLM
 
 from engine.config import LLMConfig
 from engine.errors import LLMError
 from engine.llm import LLMClient, ReplayMiss, resolve_api_key
-from scripted_llm import Reply, ScriptedLLM
 
 MSG = [{"role": "user", "content": "hi"}]
 
@@ -72,7 +72,9 @@ async def test_record_then_replay_makes_no_network_call(scripted_llm, tmp_path):
     assert (await rec.chat(MSG)).texts == ("recorded",)
     await rec.aclose()
     calls = scripted_llm.calls
-    rep = LLMClient(LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path)))
+    rep = LLMClient(
+        LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path))
+    )
     assert (await rep.chat(MSG)).texts == ("recorded",)
     assert scripted_llm.calls == calls
     with pytest.raises(ReplayMiss, match="task T step 3"):

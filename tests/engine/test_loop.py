@@ -19,9 +19,7 @@ from engine.trace import MemoryTrace
 from engine.types import Example, Task
 
 PROMPT = 'def add(a, b):\n    """Add two numbers.\n    >>> add(1, 2)\n    3\n    """\n'
-TASK = Task(
-    "demo/add", PROMPT, "add", examples=(Example("add(1, 2)", "3"),), visible_tests="assert add(1, 2) == 3"
-)
+TASK = Task("demo/add", PROMPT, "add", examples=(Example("add(1, 2)", "3"),), visible_tests="assert add(1, 2) == 3")
 
 
 def fenced(code: str) -> str:
@@ -30,8 +28,14 @@ def fenced(code: str) -> str:
 
 def config(server: ScriptedLLM, **sections: Any) -> Any:
     data: dict[str, Any] = {
-        "llm": {"provider": "openai", "base_url": server.base_url, "api_key_env": "VIGOR_TEST_KEY",
-                "max_retries": 2, "backoff_s": 0.01, "timeout_s": 2.0},
+        "llm": {
+            "provider": "openai",
+            "base_url": server.base_url,
+            "api_key_env": "VIGOR_TEST_KEY",
+            "max_retries": 2,
+            "backoff_s": 0.01,
+            "timeout_s": 2.0,
+        },
         "coder": {"kind": "openai", "k": 3},
         "sandbox": {"example_timeout_s": 0.5},
         "run_policy": {"max_steps": 12, "max_lines": 8, "max_llm_calls": 20},

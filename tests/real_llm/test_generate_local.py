@@ -51,9 +51,7 @@ def decisions(events: list[dict[str, Any]]) -> str:
     for e in events:
         if e["event"] != "step":
             continue
-        cands = [
-            (c["text"], c["label"], c["outcome"], c["reason"]) for a in e["attempts"] for c in a["candidates"]
-        ]
+        cands = [(c["text"], c["label"], c["outcome"], c["reason"]) for a in e["attempts"] for c in a["candidates"]]
         out.append({"committed": e["committed"], "rule": e["rule"], "key": e["key"], "candidates": cands})
     return json.dumps(out)
 
@@ -72,7 +70,7 @@ def test_two_humaneval_tasks_run_end_to_end() -> None:
 
 
 def test_two_greedy_runs_give_identical_decisions() -> None:
-    (first, events_a), = generate(["HumanEval/23"])
-    (second, events_b), = generate(["HumanEval/23"])
+    ((first, events_a),) = generate(["HumanEval/23"])
+    ((second, events_b),) = generate(["HumanEval/23"])
     assert first.code == second.code
     assert decisions(events_a) == decisions(events_b)

