@@ -13,19 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .config import parse_config
-from .datasets import BenchItem, Hidden
+from .datasets import BenchItem
+from .datasets.scoring import hidden_program
 from .datasets.registry import load_items
 from .errors import ConfigError
 from .runner import read_results
-
-
-def hidden_program(code: str, hidden: Hidden) -> str:
-    """The program that scores `code` against the hidden tests."""
-    if hidden.kind == "check_function":
-        return f"{code}\n\n{hidden.test}\n\ncheck({hidden.entry_point})\n"
-    if hidden.kind == "asserts":
-        return f"{code}\n\n{hidden.test}\n"
-    raise ConfigError(f"no scorer for hidden test kind {hidden.kind!r}")
 
 
 def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str]:

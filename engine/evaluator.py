@@ -34,7 +34,7 @@ class SandboxEvaluator:
 
     async def evaluate_many(self, items: list[Classification], task: Task) -> list[Verdict]:
         """One verdict per executable classification, evaluated concurrently."""
-        examples = [[ex.call, ex.expected] for ex in task.examples]
+        examples = [[ex.call, ex.expected, ex.stdin] for ex in task.examples]
         verdicts: list[Verdict | None] = [None] * len(items)
         jobs: list[tuple[int, Job]] = []
         for i, cls in enumerate(items):

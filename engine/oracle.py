@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import signal
 import sys
 import types
@@ -241,7 +242,8 @@ class Probe:
 def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout_s: float) -> dict[str, Any]:
     """(In a sandbox child.) The first-arrival outcome of the candidate on each example.
 
-    `examples` holds `[call_source, expected_source_or_None]` pairs. Returns `{"module_time",
+    `examples` holds `[call_source, expected_source_or_None, stdin_or_None]` rows (a script-style
+    example has an empty call and the input to feed on stdin). Returns `{"module_time",
     "examples": [outcome, ...]}`; each outcome has `outcome` in ok / wrong_return / raised /
     timeout / unreached plus detail.
     """
@@ -262,26 +264,39 @@ def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout
         raise _Stop
 
     signal.signal(signal.SIGPROF, on_timeout)
-    runs: list[tuple[str | None, str | None]] = (
-        [(None, None)] if site.module_time else [(call, expected) for call, expected in examples]
-    )
     outcomes = []
-    for index, (call, expected_src) in enumerate(runs):
+    for index, (call, expected_src, stdin) in enumerate(_runs(examples, site.module_time)):
         probe.reset(index)
-        value, error = _run_one(module_code, call, probe, timeout_s)
+        value, error = _run_one(module_code, call, stdin, probe, timeout_s)
         outcome = _conclude(probe, value, error, expected_src, values_match)
         if outcome["outcome"] == "raised":
-            # Soft when a handler may still be written around it, or the missing name may be
-            # defined by later module code (which runs before any example calls the function).
+            # Soft when a handler may still be written around it, when the missing name may be
+            # defined by later module code (which runs before any example calls the function),
+            # or when the program read input the example did not supply.
             outcome["soft"] = site.soft
-            outcome["deferrable"] = bool(outcome.get("name_error")) and not site.module_time
+            outcome["deferrable"] = (bool(outcome.get("name_error")) and not site.module_time) or (
+                outcome["exc_type"] == "EOFError" and stdin is None
+            )
         progress({"ex": index, **outcome})
         outcomes.append(outcome)
     return {"module_time": site.module_time, "examples": outcomes}
 
 
-def _run_one(module_code: types.CodeType, call: str | None, probe: Probe, timeout_s: float) -> tuple[Any, Any]:
+def _runs(examples: list[list[Any]], module_time: bool) -> list[tuple[str | None, str | None, str | None]]:
+    """(call, expected, stdin) per run: module-level candidates run once per distinct stdin (or
+    once without input); function-level candidates once per example."""
+    rows = [(row[0] or None, row[1], row[2] if len(row) > 2 else None) for row in examples]
+    if module_time:
+        inputs = list(dict.fromkeys(stdin for _, _, stdin in rows if stdin is not None))
+        return [(None, None, stdin) for stdin in inputs] or [(None, None, None)]
+    return [row for row in rows if row[0] is not None or row[2] is not None]
+
+
+def _run_one(
+    module_code: types.CodeType, call: str | None, stdin: str | None, probe: Probe, timeout_s: float
+) -> tuple[Any, Any]:
     namespace: dict[str, Any] = {"__name__": "__vigor__", "__builtins__": builtins}
+    sys.stdin = io.StringIO(stdin or "")
     value: Any = _MISSING
     error: BaseException | None = None
     example = compile(call, EXAMPLE_FILE, "eval") if call is not None else None

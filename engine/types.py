@@ -26,12 +26,14 @@ class Example:
 
     `call` is a Python expression calling the entry point (``f(1, 2)``); `expected` is the source
     of a literal for the expected value, or None when the example has no comparable output.
-    `form` names the docstring form it came from (``doctest``, ``arrow``, ``equals``, ``assert`` ...).
+    `form` names the docstring form it came from (``doctest``, ``arrow``, ``equals``, ``assert`` ...),
+    or ``stdio`` for a script-style example whose `stdin` is fed to the program.
     """
 
     call: str
     expected: str | None = None
     form: str = "doctest"
+    stdin: str | None = None  # for script-style tasks: the input fed on stdin (then `call` may be "")
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,16 @@ def test_verdicts_come_back_in_candidate_order() -> None:
 def test_same_candidate_gets_the_same_verdict_twice(line: str) -> None:
     first, second = evaluate(classification(PREFIX + line + "\n"), classification(PREFIX + line + "\n"))
     assert (first.outcome, first.reason, first.detail) == (second.outcome, second.reason, second.detail)
+
+
+def test_script_line_reads_the_examples_stdin() -> None:
+    stdio = (Example("", "3", form="stdio", stdin="1 2\n"),)
+    ok = one("a, b = map(int, input().split())\n", examples=stdio)
+    assert (ok.outcome, ok.reason) == (Outcome.PASS, "exec.ok")
+    bad = one("a, b = map(int, input().split())\nc = a / (b - 2)\n", examples=stdio)
+    assert (bad.outcome, bad.reason) == (Outcome.REJECT, "exec.raised")
+
+
+def test_reading_input_no_example_supplies_is_deferred() -> None:
+    v = one("n = int(input())\n", examples=())
+    assert (v.outcome, v.reason) == (Outcome.SOFT, "exec.deferred")
