@@ -14,8 +14,8 @@ from typing import Any
 
 from .config import parse_config
 from .datasets import BenchItem
-from .datasets.scoring import hidden_program
 from .datasets.registry import load_items
+from .datasets.scoring import hidden_program
 from .errors import ConfigError
 from .runner import read_results
 
