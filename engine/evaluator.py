@@ -16,7 +16,6 @@ visible example of the task; the per-example first-arrival outcomes become one V
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from .sandbox import Job, JobResult, Sandbox
@@ -55,19 +54,13 @@ class SandboxEvaluator:
                     ),
                 )
             )
-        started = time.perf_counter()
         results = await self.sandbox.run_many([job for _, job in jobs])
         for (i, _), result in zip(jobs, results):
-            verdicts[i] = verdict_from(result, len(examples))
-        elapsed = time.perf_counter() - started
-        return [v if v.duration_s else _with_duration(v, elapsed) for v in verdicts if v is not None]
+            verdicts[i] = verdict_from(result)
+        return [v for v in verdicts if v is not None]
 
 
-def _with_duration(v: Verdict, seconds: float) -> Verdict:
-    return Verdict(v.gate, v.outcome, v.reason, v.detail, v.passed_examples, v.failed_examples, seconds)
-
-
-def _outcomes(result: JobResult, n_examples: int) -> list[dict[str, Any]]:
+def _outcomes(result: JobResult) -> list[dict[str, Any]]:
     """Per-example outcomes; for a child killed at its deadline, rebuilt from its streamed progress."""
     if result.ok and isinstance(result.value, dict):
         return list(result.value.get("examples", []))
@@ -87,9 +80,9 @@ def _outcomes(result: JobResult, n_examples: int) -> list[dict[str, Any]]:
     return out
 
 
-def verdict_from(result: JobResult, n_examples: int) -> Verdict:
+def verdict_from(result: JobResult) -> Verdict:
     """Fold the per-example outcomes of one candidate into a Verdict (see the module docstring)."""
-    outcomes = _outcomes(result, n_examples)
+    outcomes = _outcomes(result)
     by: dict[str, list[dict[str, Any]]] = {}
     for o in outcomes:
         by.setdefault(o["outcome"], []).append(o)
