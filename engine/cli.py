@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .config import VigorConfig, load_config
-from .errors import VigorError
+from .errors import ConfigError, VigorError
 
 log = logging.getLogger("vigor")
 
@@ -50,6 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["dataset.limit"] = args.limit
     if args.tasks:
         overrides["dataset.tasks"] = args.tasks
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out RUN_DIR (the run directory to continue)")
     cfg = load_config(args.config, overrides)
     console = Console(stderr=True)
     skipped: list[dict] = []

@@ -111,6 +111,9 @@ class CommitPolicy(_Section):
 class DatasetConfig(_Section):
     kind: str = "humaneval"
     path: str | None = None
+    # For `kind: jsonl`: role -> field name (roles: id, prompt, entry_point, instruction, tests,
+    # hidden_tests, reference); unmapped roles use the role's own name.
+    fields: dict[str, str] = Field(default_factory=dict)
     tasks: tuple[str, ...] = ()
     limit: int | None = Field(default=None, ge=1)
 

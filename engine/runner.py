@@ -63,6 +63,16 @@ def read_results(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def trim_torn_tail(path: Path) -> None:
+    """Cut a partial last line (a writer killed mid-line) so appended lines start clean."""
+    if not path.is_file():
+        return
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
 @dataclass
 class RunSummary:
     run_dir: Path
@@ -114,6 +124,9 @@ async def run_items(
 ) -> RunSummary:
     """Generate every item's task (never its hidden tests) with bounded concurrency into run_dir."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        for name in ("results.jsonl", "trace.jsonl"):
+            trim_torn_tail(run_dir / name)
     done_ids = {r["task_id"] for r in read_results(run_dir)} if resume else set()
     if not resume and (run_dir / "results.jsonl").exists():
         from .errors import ConfigError

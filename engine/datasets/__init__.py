@@ -12,7 +12,9 @@ from ..types import Task
 class Hidden:
     """What scoring uses and generation never sees: a test program and how to run it."""
 
-    kind: str  # "check_function" (HumanEval-style `check(candidate)`), "asserts", "stdio"
+    # "check_function" (HumanEval-style `check(candidate)`), "asserts", "stdio", "calls",
+    # "plus_inputs", "unittest", "ds1000"; engine.datasets.scoring builds each one's program.
+    kind: str
     test: str = ""
     entry_point: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -1,19 +1,59 @@
 """How scoring runs a finished program against a benchmark's hidden tests (after generation only).
 
 `hidden_program(code, hidden)` builds one program that raises when a hidden test fails and runs
-to the end when all pass; `engine.evaluate` runs it in the sandbox.
+to the end when all pass; `engine.evaluate` runs it in the sandbox. The heavy lifting lives in
+`engine.datasets.checks`, which the program imports inside the sandbox child; data travels as a
+JSON string literal so that no value needs a Python repr that round-trips.
 """
 
 from __future__ import annotations
 
+import json
+
 from ..errors import ConfigError
 from . import Hidden
+
+_CHECKS = "import json as _vigor_json\nimport engine.datasets.checks as _vigor_checks\n"
+
+
+def _data(value: object) -> str:
+    return f"_vigor_json.loads({json.dumps(value)!r})"
+
+
+def _solution_part(code: str, hidden: Hidden) -> str:
+    """The completion alone, for harnesses that insert a snippet into their own context (DS-1000)."""
+    prefix = hidden.extra.get("prefix", "")
+    return code[len(prefix) :] if prefix and code.startswith(prefix) else code
 
 
 def hidden_program(code: str, hidden: Hidden) -> str:
     """The program that scores `code` against the hidden tests."""
-    if hidden.kind == "check_function":
+    kind, x = hidden.kind, hidden.extra
+    if kind == "check_function":
         return f"{code}\n\n{hidden.test}\n\ncheck({hidden.entry_point})\n"
-    if hidden.kind == "asserts":
+    if kind == "asserts":
         return f"{code}\n\n{hidden.test}\n"
+    if kind == "stdio":
+        return f"{_CHECKS}_vigor_checks.run_stdio_cases({code!r}, {_data(x['cases'])})\n"
+    if kind == "calls":
+        return f"{_CHECKS}_vigor_checks.run_call_cases({code!r}, {x['fn_name']!r}, {_data(x['cases'])})\n"
+    if kind == "plus_inputs":
+        # HumanEval+ / MBPP+: the canonical solution's outputs are the expected ones, computed here.
+        tail = f"\n\n{hidden.test}\n" if hidden.test else "\n"
+        return (
+            f"{_CHECKS}_vigor_checks.run_against_reference({code!r}, {x['reference']!r}, "
+            f"{hidden.entry_point!r}, {_data(x['inputs'])}, {float(x.get('atol') or 0.0)!r})\n"
+            f"{code}{tail}"
+        )
+    if kind == "unittest":
+        return f"{code}\n\n{hidden.test}\n\nimport engine.datasets.checks as _vigor_checks\n_vigor_checks.run_unittest(globals())\n"
+    if kind == "ds1000":
+        missing = x.get("missing_libs") or []
+        if missing:
+            return f"raise RuntimeError('unscorable: not installed: {', '.join(missing)}')\n"
+        solution = _solution_part(code, hidden)
+        program = f"{hidden.test}\n\n_vigor_code = {solution!r}\ntest_execution(_vigor_code)\n"
+        if "test_string(" in hidden.test:
+            program += "test_string(_vigor_code)\n"
+        return program
     raise ConfigError(f"no scorer for hidden test kind {hidden.kind!r}")

@@ -1,0 +1,122 @@
+"""HumanEval+ and MBPP+ in evalplus's published schema (HumanEvalPlus.jsonl.gz, MbppPlus.jsonl.gz).
+
+Both score a solution on the base and plus inputs against the canonical solution's outputs,
+computed in the sandbox at scoring time, as evalplus does.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from typing import Any
+
+from ..examples import extract_examples
+from ..types import Example, Task
+from . import BenchItem, Hidden
+from ._io import json_field, load_rows, require_file
+from .humaneval import visible_tests_from_examples
+
+
+def _inputs(row: dict[str, Any]) -> list[Any]:
+    inputs = list(json_field(row, "base_input") or []) + list(json_field(row, "plus_input") or [])
+    if not all(isinstance(args, list) for args in inputs):
+        raise TypeError("base_input / plus_input must be lists of argument lists")
+    return inputs
+
+
+def _humanevalplus_item(row: dict[str, Any]) -> BenchItem:
+    task_id, prompt, entry = row["task_id"], row["prompt"], row["entry_point"]
+    canonical = row["canonical_solution"]
+    examples = extract_examples(prompt, entry)
+    task = Task(
+        task_id=task_id,
+        prompt=prompt,
+        entry_point=entry,
+        examples=examples,
+        visible_tests=visible_tests_from_examples(examples, entry),
+        reference=canonical,
+    )
+    test = row.get("test") or ""
+    if "def check(" in test:
+        test = f"{test}\n\ncheck({entry})"
+    extra = {"reference": prompt + canonical, "inputs": _inputs(row), "atol": row.get("atol") or 0.0}
+    return BenchItem(task, Hidden("plus_inputs", test=test, entry_point=entry, extra=extra))
+
+
+def load_humanevalplus(path: str | None, *, skipped: list[dict]) -> list[BenchItem]:
+    """HumanEval+ problems: the prompt and its docstring examples visible; base + plus inputs hidden."""
+    return load_rows(require_file(path, "humanevalplus"), _humanevalplus_item, skipped)
+
+
+def _asserts(row: dict[str, Any]) -> list[str]:
+    if row.get("test_list"):
+        return [t.strip() for t in row["test_list"] if t.strip()]
+    text = row.get("assertion") or ""
+    return [ast.unparse(node) for node in ast.parse(text).body if isinstance(node, ast.Assert)]
+
+
+def entry_from_assert(src: str) -> str:
+    """The function an MBPP assert tests: the first called name that is not a builtin."""
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not hasattr(builtins, node.func.id):
+            return node.func.id
+    raise ValueError(f"no function call in assert {src[:60]!r}")
+
+
+def example_from_assert(src: str, entry: str) -> Example | None:
+    """`assert f(...) == <literal>` as an Example the Evaluator can compare; None for other shapes."""
+    node = ast.parse(src).body[0]
+    if not isinstance(node, ast.Assert) or not isinstance(node.test, ast.Compare):
+        return None
+    cmp = node.test
+    if len(cmp.ops) != 1 or not isinstance(cmp.ops[0], ast.Eq):
+        return None
+    left, right = cmp.left, cmp.comparators[0]
+    if not (isinstance(left, ast.Call) and isinstance(left.func, ast.Name) and left.func.id == entry):
+        return None
+    try:
+        ast.literal_eval(right)
+    except ValueError:
+        return None
+    return Example(ast.unparse(left), ast.unparse(right), form="assert")
+
+
+def _description(row: dict[str, Any]) -> str:
+    if row.get("text"):
+        return str(row["text"]).strip()
+    lines = [ln for ln in str(row.get("prompt", "")).splitlines() if not ln.strip().startswith("assert")]
+    return "\n".join(lines).replace('"""', "").strip()
+
+
+def _mbppplus_item(row: dict[str, Any]) -> BenchItem:
+    asserts = _asserts(row)
+    if not asserts:
+        raise ValueError("no asserts in test_list / assertion")
+    first, rest = asserts[0], asserts[1:]
+    entry = row.get("entry_point") or entry_from_assert(first)
+    # The prompt is rebuilt from the description and the first assert only, so no hidden assert
+    # can ride along in a published prompt.
+    desc = _description(row).replace('"""', "'''").replace("\\", "\\\\")
+    prompt = f'"""\n{desc}\n{first}\n"""\n'
+    imports = "\n".join(row.get("test_imports") or [])
+    example = example_from_assert(first, entry)
+    reference = (row.get("canonical_solution") or row.get("code") or "").replace("\r\n", "\n") or None
+    task = Task(
+        task_id=str(row["task_id"]),
+        prompt=prompt,
+        entry_point=entry,
+        instruction=desc,
+        examples=(example,) if example else (),
+        visible_tests=f"{imports}\n{first}".strip(),
+        reference=reference,
+    )
+    hidden_test = "\n".join([imports, *rest]).strip()
+    extra = {"reference": reference or "", "inputs": _inputs(row), "atol": row.get("atol") or 0.0}
+    if not extra["reference"]:
+        extra["inputs"] = []  # without a canonical solution only the asserts can score
+    return BenchItem(task, Hidden("plus_inputs", test=hidden_test, entry_point=entry, extra=extra))
+
+
+def load_mbppplus(path: str | None, *, skipped: list[dict]) -> list[BenchItem]:
+    """MBPP+ problems: the description and first assert visible; other asserts and plus inputs hidden."""
+    return load_rows(require_file(path, "mbppplus"), _mbppplus_item, skipped)
