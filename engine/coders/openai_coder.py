@@ -106,7 +106,7 @@ class OpenAICoder:
                 Candidate(lines[0], source=source, rank=rank, model=self.llm.model, settings={"temperature": temp})
             )
         usage = sum((r.usage for r in results), Usage())
-        calls = tuple({"n": len(r.texts), "cached": r.cached, **r.usage.to_dict()} for r in results)
+        calls = tuple({"n": len(r.texts), **r.usage.to_dict()} for r in results)
         return Proposal(tuple(candidates), usage=usage, calls=calls)
 
     async def _next_lines(self, request: ProposeRequest) -> Proposal:
@@ -132,7 +132,7 @@ class OpenAICoder:
                     settings={"temperature": temp},
                 )
             )
-        calls = ({"n": len(result.texts), "cached": result.cached, **result.usage.to_dict()},)
+        calls = ({"n": len(result.texts), **result.usage.to_dict()},)
         return Proposal(tuple(candidates), usage=result.usage, calls=calls)
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
