@@ -158,10 +158,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_run
 
     run_dir = Path(args.run_dir)
-    summary = asyncio.run(evaluate_run(run_dir, mode=args.mode, timeout_s=args.timeout))
-    print(
-        f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  by status: {summary['by_status']}"
+    summary = asyncio.run(
+        evaluate_run(run_dir, mode=args.mode, timeout_s=args.timeout, external_command=args.external_command)
     )
+    if summary["external"] is not None:
+        ext = summary["external"]
+        print(ext["tail"].rstrip())
+        print(f"external harness exited {ext['returncode']}; its output: {ext['log']}")
+    else:
+        print(
+            f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  "
+            f"by status: {summary['by_status']}"
+        )
     print(f"LLM calls per task: {summary['calls_per_task']}  summary: {run_dir / 'evaluation' / 'summary.json'}")
     return 0
 
@@ -181,7 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     e = sub.add_parser("evaluate", help="score a run on the hidden tests and export predictions")
     e.add_argument("--run-dir", required=True)
-    e.add_argument("--mode", default="execute", choices=["execute", "status_only"])
+    e.add_argument("--mode", default="execute", choices=["execute", "status_only", "external"])
+    e.add_argument(
+        "--external-command",
+        help="for --mode external: a harness command with {predictions} and {out_dir}, e.g. "
+        "'evaluate_functional_correctness {predictions}'",
+    )
     e.add_argument("--timeout", type=float, default=10.0, help="seconds per task")
     e.set_defaults(func=cmd_evaluate)
     return p

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,19 @@ def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str
 
 
 async def evaluate_run(
-    run_dir: Path, *, mode: str = "execute", timeout_s: float = 10.0, concurrency: int = 4
+    run_dir: Path,
+    *,
+    mode: str = "execute",
+    timeout_s: float = 10.0,
+    concurrency: int = 4,
+    external_command: str | None = None,
 ) -> dict[str, Any]:
-    """Score every task of a run; returns the summary written to evaluation/summary.json."""
+    """Score every task of a run; returns the summary written to evaluation/summary.json.
+
+    Modes: `execute` runs the hidden tests in the sandbox; `status_only` counts tasks whose
+    visible tests passed; `external` hands the exported predictions to an official harness
+    (`external_command` with `{predictions}` and `{out_dir}` filled in) and records its output.
+    """
     manifest_path = run_dir / "run_manifest.json"
     if not manifest_path.is_file():
         raise ConfigError(f"not a run directory (no run_manifest.json): {run_dir}")
@@ -52,20 +63,29 @@ async def evaluate_run(
             it.task.task_id: it for it in load_items(config.dataset.model_copy(update={"limit": None, "tasks": ()}))
         }
         rows = await _execute(results, items, timeout_s, concurrency)
-    elif mode != "status_only":
-        raise ConfigError(f"--mode: unknown mode {mode!r}")
+    elif mode not in ("status_only", "external"):
+        raise ConfigError(f"--mode: unknown mode {mode!r} (execute, status_only, external)")
+    if mode == "external" and not external_command:
+        raise ConfigError("--mode external needs --external-command '... {predictions} {out_dir}'")
     exports = write_exports(run_dir, results)
-    passed = (
+    external = None
+    if mode == "external":
+        predictions = exports["human_eval"] if config.dataset.kind == "humaneval" else exports["evalplus"]
+        external = await _external(str(external_command), predictions, run_dir / "evaluation" / "external")
+    passed: int | None = (
         sum(1 for r in rows if r["passed"])
         if mode == "execute"
         else sum(1 for r in results if r.get("tests", {}).get("ok"))
+        if mode == "status_only"
+        else None  # the external harness reports it
     )
     total = len(results)
     summary = {
         "mode": mode,
         "tasks": total,
         "passed": passed,
-        "pass@1": round(passed / total, 4) if total else 0.0,
+        "pass@1": round(passed / total, 4) if total and passed is not None else None,
+        "external": external,
         "by_status": by_status,
         "calls_per_task": round(sum(r["usage"]["calls"] for r in results) / total, 3) if total else 0.0,
         "tokens_per_task": round(
@@ -82,6 +102,22 @@ async def evaluate_run(
                 fh.write(json.dumps(row) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+async def _external(command: str, predictions: str, out_dir: Path) -> dict[str, Any]:
+    """Run an official harness on the exported predictions; its output goes to out_dir/external.log."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = command.replace("{predictions}", shlex.quote(predictions)).replace("{out_dir}", shlex.quote(str(out_dir)))
+    proc = await asyncio.create_subprocess_shell(cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await proc.communicate()
+    log = out_dir / "external.log"
+    log.write_bytes(output)
+    return {
+        "command": cmd,
+        "returncode": proc.returncode,
+        "log": str(log),
+        "tail": output.decode(errors="replace")[-2000:],
+    }
 
 
 async def _execute(

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import DatasetError
 from . import BenchItem
+
+# What a malformed row can raise while it is built; anything else is a bug, not bad data.
+_ROW_ERRORS = (
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    SyntaxError,
+    pickle.UnpicklingError,
+    zlib.error,
+)
 
 
 def require_file(path: str | None, kind: str) -> Path:
@@ -40,7 +54,7 @@ def load_rows(path: Path, build: Callable[[dict[str, Any]], BenchItem], skipped:
             if not isinstance(row, dict):
                 raise TypeError("a line must hold a JSON object")
             items.append(build(row))
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, SyntaxError) as exc:
+        except _ROW_ERRORS as exc:
             skipped.append({"line": lineno, "error": f"{type(exc).__name__}: {exc}"})
     return items
 

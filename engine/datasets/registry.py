@@ -19,7 +19,58 @@ def _humaneval(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
     return load_humaneval(cfg.path, skipped=skipped)
 
 
-ADAPTERS: dict[str, Callable[[DatasetConfig, list[dict]], list[BenchItem]]] = {"humaneval": _humaneval}
+def _humanevalplus(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .plus import load_humanevalplus
+
+    return load_humanevalplus(cfg.path, skipped=skipped)
+
+
+def _mbppplus(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .plus import load_mbppplus
+
+    return load_mbppplus(cfg.path, skipped=skipped)
+
+
+def _apps(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .apps import load_apps
+
+    return load_apps(cfg.path, skipped=skipped)
+
+
+def _ds1000(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .ds1000 import load_ds1000
+
+    return load_ds1000(cfg.path, skipped=skipped)
+
+
+def _livecodebench(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .livecodebench import load_livecodebench
+
+    return load_livecodebench(cfg.path, skipped=skipped)
+
+
+def _bigcodebench(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .bigcodebench import load_bigcodebench
+
+    return load_bigcodebench(cfg.path, skipped=skipped)
+
+
+def _jsonl(cfg: DatasetConfig, skipped: list[dict]) -> list[BenchItem]:
+    from .generic import load_generic
+
+    return load_generic(cfg.path, cfg.fields, skipped=skipped)
+
+
+ADAPTERS: dict[str, Callable[[DatasetConfig, list[dict]], list[BenchItem]]] = {
+    "humaneval": _humaneval,
+    "humanevalplus": _humanevalplus,
+    "mbppplus": _mbppplus,
+    "apps": _apps,
+    "ds1000": _ds1000,
+    "livecodebench_jsonl": _livecodebench,
+    "bigcodebench_jsonl": _bigcodebench,
+    "jsonl": _jsonl,
+}
 
 
 def select(items: list[BenchItem], tasks: tuple[str, ...], limit: int | None) -> list[BenchItem]:

@@ -1,0 +1,66 @@
+"""A generic jsonl benchmark: `dataset.fields` maps each role to the field that holds it.
+
+Roles: id, prompt, entry_point, instruction, tests (visible asserts), hidden_tests, reference.
+An unmapped role reads the field of its own name (`id` reads `task_id`). Hidden tests that
+define `check(candidate)` run HumanEval-style; other hidden tests run as a script of asserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import DatasetError
+from ..examples import extract_examples
+from ..types import Task
+from . import BenchItem, Hidden
+from ._io import load_rows, require_file
+from .humaneval import visible_tests_from_examples
+
+ROLES = {
+    "id": "task_id",
+    "prompt": "prompt",
+    "entry_point": "entry_point",
+    "instruction": "instruction",
+    "tests": "tests",
+    "hidden_tests": "hidden_tests",
+    "reference": "reference",
+}
+
+
+def field_map(fields: Mapping[str, str]) -> dict[str, str]:
+    unknown = sorted(set(fields) - set(ROLES))
+    if unknown:
+        raise DatasetError(f"dataset.fields: unknown role(s) {', '.join(unknown)} (known: {', '.join(ROLES)})")
+    return {**ROLES, **fields}
+
+
+def load_generic(path: str | None, fields: Mapping[str, str], *, skipped: list[dict]) -> list[BenchItem]:
+    """Tasks of a jsonl file under a field mapping; rows without an id or hidden tests are skipped."""
+    names = field_map(fields)
+
+    def text(row: dict[str, Any], role: str) -> str:
+        value = row.get(names[role])
+        return "" if value is None else str(value) if not isinstance(value, list) else "\n".join(map(str, value))
+
+    def build(row: dict[str, Any]) -> BenchItem:
+        task_id = row[names["id"]]
+        hidden = text(row, "hidden_tests")
+        if not hidden.strip():
+            raise KeyError(names["hidden_tests"])
+        prompt, entry = text(row, "prompt"), text(row, "entry_point")
+        examples = extract_examples(prompt, entry) if entry and prompt else ()
+        visible = text(row, "tests") or visible_tests_from_examples(examples, entry)
+        task = Task(
+            task_id=str(task_id),
+            prompt=prompt,
+            entry_point=entry,
+            instruction=text(row, "instruction"),
+            examples=examples,
+            visible_tests=visible,
+            reference=row.get(names["reference"]),
+        )
+        kind = "check_function" if "def check(" in hidden and entry else "asserts"
+        return BenchItem(task, Hidden(kind, test=hidden, entry_point=entry))
+
+    return load_rows(require_file(path, "jsonl"), build, skipped)
