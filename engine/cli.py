@@ -174,6 +174,78 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .inspect_run import task_steps
+
+    data = task_steps(args.run_dir, args.task_id)
+    console = Console()
+    for step in data["steps"]:
+        committed = step["committed"]["text"] if step["committed"] else "(nothing)"
+        console.print(f"[bold]step {step['step']}[/bold] {step['rule']}: {escape(committed)}")
+        for attempt in step["attempts"]:
+            tag = "draft" if attempt["draft_hit"] else f"ask {attempt['attempt']}"
+            for c in attempt["candidates"]:
+                style = {"pass": "green", "soft": "yellow", "reject": "red"}[c["outcome"]]
+                console.print(
+                    f"  [{style}]{c['outcome']:6}[/{style}] {tag:6} {c['label']:10} {c['reason']:18} "
+                    f"{escape(c['text'])}" + (f"  [dim]{escape(c['detail'][:80])}[/dim]" if c["detail"] else "")
+                )
+    end = data["end"]
+    if end:
+        console.print(f"[bold]end[/bold]: {end['status']} {escape(end.get('reason', ''))}  tests: {end.get('tests')}")
+    return 0
+
+
+def cmd_trace_stats(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .inspect_run import stats
+
+    data = stats(args.run_dir)
+    console = Console()
+    table = Table(title=f"rejections by gate and reason ({data['candidates']} candidates)")
+    for col in ("gate", "reason", "count"):
+        table.add_column(col)
+    for row in data["rejections"]:
+        table.add_row(row["gate"], row["reason"], str(row["count"]))
+    console.print(table)
+    tasks = Table(title="calls and tokens per task")
+    for col in ("task", "status", "steps", "calls", "tokens"):
+        tasks.add_column(col)
+    for t in data["tasks"]:
+        tasks.add_row(t["task_id"], t["status"], str(t["steps"]), str(t["calls"]), str(t["tokens"]))
+    console.print(tasks)
+    for s in data["stuck"]:
+        console.print(
+            f"{s['task_id']}: {s['status']} at step {s['step']} ({s['prefix_lines']} prefix lines) {s['reason']}"
+        )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .inspect_run import compare
+
+    data = compare(args.run_a, args.run_b)
+    table = Table(title=f"{data['common_tasks']} tasks in common")
+    table.add_column("")
+    table.add_column("A")
+    table.add_column("B")
+    for key in ("run", "tasks", "pass@1", "calls", "prompt_tokens", "completion_tokens", "wall_s"):
+        table.add_row(key, str(data["a"][key]), str(data["b"][key]))
+    console = Console()
+    console.print(table)
+    console.print(f"solved only by A: {', '.join(data['only_a']) or '-'}")
+    console.print(f"solved only by B: {', '.join(data['only_b']) or '-'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vigor", description="Validated line-by-line code generation.")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -197,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--timeout", type=float, default=10.0, help="seconds per task")
     e.set_defaults(func=cmd_evaluate)
+    t = sub.add_parser("trace", help="read a run's trace: one task's steps, or run-wide statistics")
+    tsub = t.add_subparsers(dest="trace_command", required=True)
+    ts = tsub.add_parser("show", help="one task's steps, candidates and verdicts")
+    ts.add_argument("run_dir")
+    ts.add_argument("task_id")
+    ts.set_defaults(func=cmd_trace_show)
+    tt = tsub.add_parser("stats", help="rejections by reason and gate, calls and tokens per task, stuck tasks")
+    tt.add_argument("run_dir")
+    tt.set_defaults(func=cmd_trace_stats)
+    c = sub.add_parser("compare", help="two scored runs side by side (e.g. VIGOR against one-shot)")
+    c.add_argument("run_a")
+    c.add_argument("run_b")
+    c.set_defaults(func=cmd_compare)
     return p
 
 

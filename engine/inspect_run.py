@@ -1,0 +1,116 @@
+"""Reading finished runs for people: one task's steps, run-wide statistics, two runs side by side.
+
+Pure functions over a run directory's files (trace.jsonl, results.jsonl, evaluation/); the CLI
+renders what they return (`vigor trace show`, `vigor trace stats`, `vigor compare`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .runner import read_results
+from .trace import read_trace
+
+
+def _run_dir(path: str | Path) -> Path:
+    run_dir = Path(path)
+    if not (run_dir / "trace.jsonl").is_file():
+        raise ConfigError(f"not a run directory (no trace.jsonl): {run_dir}")
+    return run_dir
+
+
+def task_steps(run_dir: str | Path, task_id: str) -> dict[str, Any]:
+    """The step records and the end record of one task, in order."""
+    events = [e for e in read_trace(_run_dir(run_dir) / "trace.jsonl") if e.get("task_id") == task_id]
+    if not events:
+        raise ConfigError(f"task {task_id!r} is not in the run's trace")
+    return {
+        "steps": [e for e in events if e["event"] == "step"],
+        "end": next((e for e in events if e["event"] == "task_end"), None),
+    }
+
+
+def stats(run_dir: str | Path) -> dict[str, Any]:
+    """Rejections by gate and reason, calls and tokens per task, and where tasks got stuck."""
+    events = read_trace(_run_dir(run_dir) / "trace.jsonl")
+    rejections: Counter[tuple[str, str]] = Counter()
+    offered = 0
+    stuck: list[dict[str, Any]] = []
+    last_step: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e["event"] == "step":
+            last_step[e["task_id"]] = e
+            for attempt in e.get("attempts", []):
+                for c in attempt["candidates"]:
+                    offered += 1
+                    if c["outcome"] == "reject":
+                        rejections[(c["gate"], c["reason"])] += 1
+        elif e["event"] == "task_end" and e["status"] in ("stuck", "budget", "error"):
+            step = last_step.get(e["task_id"], {})
+            stuck.append(
+                {
+                    "task_id": e["task_id"],
+                    "status": e["status"],
+                    "reason": e.get("reason", ""),
+                    "step": step.get("step"),
+                    "prefix_lines": step.get("prefix_lines"),
+                }
+            )
+    tasks = [
+        {
+            "task_id": r["task_id"],
+            "status": r["status"],
+            "calls": r["usage"]["calls"],
+            "tokens": r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"],
+            "steps": r["steps"],
+        }
+        for r in read_results(Path(run_dir))
+    ]
+    return {
+        "candidates": offered,
+        "rejections": [{"gate": g, "reason": r, "count": n} for (g, r), n in rejections.most_common()],
+        "tasks": tasks,
+        "stuck": stuck,
+    }
+
+
+def _scores(run_dir: Path) -> dict[str, bool]:
+    path = run_dir / "evaluation" / "results.jsonl"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} has no hidden-test scores yet: run `vigor evaluate --run-dir {run_dir}`")
+    return {row["task_id"]: bool(row["passed"]) for row in map(json.loads, path.read_text().splitlines())}
+
+
+def summary(run_dir: str | Path) -> dict[str, Any]:
+    """pass@1, calls, tokens and wall time of one scored run."""
+    run_dir = _run_dir(run_dir)
+    results = read_results(run_dir)
+    scores = _scores(run_dir)
+    n = len(results) or 1
+    return {
+        "run": str(run_dir),
+        "tasks": len(results),
+        "pass@1": round(sum(scores.get(r["task_id"], False) for r in results) / n, 4),
+        "calls": sum(r["usage"]["calls"] for r in results),
+        "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in results),
+        "completion_tokens": sum(r["usage"]["completion_tokens"] for r in results),
+        "wall_s": round(sum(r.get("duration_s", 0.0) for r in results), 1),
+    }
+
+
+def compare(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
+    """Two scored runs side by side, and the tasks one solved and the other did not."""
+    a, b = _run_dir(run_a), _run_dir(run_b)
+    sa, sb = _scores(a), _scores(b)
+    common = sorted(set(sa) & set(sb))
+    return {
+        "a": summary(a),
+        "b": summary(b),
+        "common_tasks": len(common),
+        "only_a": [t for t in common if sa[t] and not sb[t]],
+        "only_b": [t for t in common if sb[t] and not sa[t]],
+    }
