@@ -12,6 +12,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the scripted LLM server lives with the tests
+sys.path.insert(0, str(ROOT))  # ahead of tests/, whose engine/ folder would shadow the package
 
 
 def machine() -> str:

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-
+# The repository root goes first: tests/engine/ (a folder of test modules) must never shadow the
+# `engine` package when tests import it.
+sys.path.insert(0, str(Path(__file__).parent.parent))
 from scripted_llm import ScriptedLLM
+
+import engine  # noqa: F401 - bound now, before anything could resolve it to tests/engine
 
 
 @pytest.fixture

@@ -17,6 +17,14 @@ SHOWN = 2
 _CHECKS_IMPORT = "import engine.datasets.checks as _vigor_checks"
 
 
+TYPING_PRELUDE = "from typing import *\n"
+"""The prefix of LeetCode-style tasks: their starter code annotates with `List[int]` and the like."""
+
+
+def prelude_for(starter: str) -> str:
+    return TYPING_PRELUDE if "class Solution" in starter else ""
+
+
 def shown_count(total: int) -> int:
     return max(0, min(SHOWN, total - 1))
 
@@ -68,8 +76,8 @@ def _apps_item(row: dict[str, Any]) -> BenchItem:
         examples, tests = stdio_examples(cases[:n]), ""
         hidden = Hidden("stdio", extra={"cases": cases})
     task = Task(
-        task_id=str(row.get("problem_id", row.get("id"))),
-        prompt="",
+        task_id=str(row["problem_id"] if "problem_id" in row else row["id"]),
+        prompt=prelude_for(starter),
         entry_point=fn_name or "",
         instruction=instruction,
         examples=examples,

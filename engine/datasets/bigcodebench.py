@@ -7,6 +7,7 @@ only visible tests; the `TestCases` unittest class is hidden.
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from ..examples import extract_examples
@@ -23,6 +24,8 @@ def _bcb_item(row: dict[str, Any]) -> BenchItem:
         raise ValueError("test has no TestCases class")
     examples = extract_examples(prompt, entry)
     libs = row.get("libs") or []
+    if isinstance(libs, str):  # the published files hold the list's repr
+        libs = ast.literal_eval(libs)
     task = Task(
         task_id=str(task_id),
         prompt=prompt,
@@ -31,7 +34,7 @@ def _bcb_item(row: dict[str, Any]) -> BenchItem:
         examples=examples,
         visible_tests=visible_tests_from_examples(examples, entry),
         reference=row.get("canonical_solution"),
-        metadata={"libs": libs if isinstance(libs, list) else str(libs)},
+        metadata={"libs": list(libs)},
     )
     return BenchItem(task, Hidden("unittest", test=test, entry_point=entry))
 

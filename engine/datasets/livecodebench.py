@@ -17,7 +17,7 @@ from typing import Any
 from ..types import Task
 from . import BenchItem, Hidden
 from ._io import json_field, load_rows, require_file
-from .apps import call_examples, stdio_examples
+from .apps import call_examples, prelude_for, stdio_examples
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -71,7 +71,7 @@ def _lcb_item(row: dict[str, Any]) -> BenchItem:
     reference = row.get("vigor_reference")  # not in the published files; fixtures and self-tests add it
     task = Task(
         task_id=str(row["question_id"]),
-        prompt="",
+        prompt=prelude_for(starter),
         entry_point=fn_name,
         instruction=instruction,
         examples=examples,
