@@ -57,6 +57,23 @@ def child_run_program(program: str) -> dict[str, Any]:
     return {"passed": True}
 
 
+def child_run_stdio(code: str, cases: list[list[str]]) -> dict[str, Any]:
+    """(In the sandbox child.) Run the code as a script on each (stdin, expected stdout) case."""
+    from engine.datasets.checks import stdio_ok
+
+    passed, failures = 0, []
+    for stdin, expected in cases:
+        try:
+            ok = stdio_ok(code, stdin, expected)
+        except BaseException as exc:  # what the script raises is a result
+            ok, expected = False, f"{type(exc).__name__}: {exc}"[:120]
+        if ok:
+            passed += 1
+        else:
+            failures.append(f"stdin {stdin[:60]!r} -> expected {str(expected)[:60]!r}")
+    return {"ran": len(cases), "passed": passed, "failed": len(failures), "ok": not failures, "failures": failures[:5]}
+
+
 class SandboxTester:
     """Runs `task.visible_tests` (asserts over the entry point) against the final code."""
 
@@ -65,14 +82,31 @@ class SandboxTester:
         self.timeout_s = timeout_s
 
     async def test(self, code: str, task: Task) -> dict[str, Any]:
-        tests = split_statements(task.visible_tests)
-        if not tests:
-            return {"ran": 0, "passed": 0, "failed": 0, "ok": None}
         from .sandbox import Job
 
-        result = await self.sandbox.run(Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s))
+        tests = split_statements(task.visible_tests)
+        stdio = [
+            [ex.stdin, _literal(ex.expected)] for ex in task.examples if ex.form == "stdio" and ex.stdin is not None
+        ]
+        if tests:
+            job = Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s)
+        elif stdio:
+            job = Job("engine.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s)
+            tests = stdio  # type: ignore[assignment] - counted alike below
+        else:
+            return {"ran": 0, "passed": 0, "failed": 0, "ok": None}
+        result = await self.sandbox.run(job)
         if result.timed_out:
             return {"ran": len(tests), "passed": 0, "failed": len(tests), "ok": False, "error": "timeout"}
         if not result.ok:
             return {"ran": len(tests), "passed": 0, "failed": len(tests), "ok": False, "error": result.error}
         return dict(result.value)
+
+
+def _literal(source: str | None) -> str:
+    """The expected stdout of a stdio example (its `expected` is the repr of a string)."""
+    try:
+        value = ast.literal_eval(source or "''")
+    except (ValueError, SyntaxError):
+        return source or ""
+    return value if isinstance(value, str) else str(value)
