@@ -50,9 +50,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["dataset.limit"] = args.limit
     if args.tasks:
         overrides["dataset.tasks"] = args.tasks
-    if args.resume and not args.out:
-        raise ConfigError("--resume needs --out RUN_DIR (the run directory to continue)")
     cfg = load_config(args.config, overrides)
+    resume = args.resume or cfg.runner.resume
+    if resume and not args.out:
+        raise ConfigError("--resume needs --out RUN_DIR (the run directory to continue)")
     console = Console(stderr=True)
     skipped: list[dict] = []
     items = load_items(cfg.dataset, skipped=skipped)
@@ -61,8 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_dir = _run_dir(cfg, args.out)
     if cfg.llm.provider == "local" and cfg.coder.kind == "openai" and cfg.llm.base_url is None:
         console.print("[dim]preparing the bundled local model (first use assembles and verifies it)…[/dim]")
-    summary = asyncio.run(_run_with_progress(items, cfg, run_dir, args.resume, console))
-    results = summary.results if not args.resume else _all_results(run_dir)
+    summary = asyncio.run(_run_with_progress(items, cfg, run_dir, resume, console))
+    results = summary.results if not resume else _all_results(run_dir)
     report = gate_report(results, items)
     report["skipped_dataset_lines"] = skipped
     (run_dir / "gate_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
