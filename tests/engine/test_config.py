@@ -41,3 +41,19 @@ def test_snapshot_holds_no_key_values(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-supersecret-value-123456")
     snap = str(parse_config({"llm": {"provider": "openai"}}).snapshot())
     assert "sk-supersecret" not in snap and "OPENAI_API_KEY" in snap
+
+
+def test_runner_example_documents_every_key_and_validates():
+    from pathlib import Path
+
+    import yaml
+
+    from engine.config import VigorConfig
+
+    example = yaml.safe_load((Path(__file__).parents[2] / "configs" / "runner.example.yaml").read_text())
+    parse_config(example)
+    defaults = VigorConfig().model_dump()
+    for section, fields in defaults.items():
+        assert section in example, section
+        for key in fields:
+            assert key in example[section], f"{section}.{key} is not documented"

@@ -30,8 +30,8 @@ class Buffer:
     def apply(self, start: tuple[int, int], end: tuple[int, int], new: str) -> None:
         lines = self.text.splitlines(keepends=True)
 
-        def offset(pos: tuple[int, int]) -> int:
-            return sum(len(s) for s in lines[: pos[0]]) + pos[1]
+        def offset(pos: tuple[int, int]) -> int:  # columns are code points here (ASCII in the e2e tests)
+            return sum(map(len, lines[: pos[0]])) + pos[1]
 
         self.text = self.text[: offset(start)] + new + self.text[offset(end) :]
         self.version += 1
@@ -49,7 +49,8 @@ class Editor:
     edits: list[str] = field(default_factory=list)  # texts applied from the server, in order
     steps: list[Any] = field(default_factory=list)
     ends: dict[str, Any] = field(default_factory=dict)
-    on_edit: Any = None  # async hook after each applied server edit
+    on_edit: Any = None  # hook after each applied server edit: on_edit(editor, uri)
+    before_apply: Any = None  # hook when an applyEdit request arrives, before it is judged
 
     def open(self, uri: str, text: str) -> Buffer:
         buf = Buffer(uri, text)
@@ -91,6 +92,8 @@ class Editor:
         uri, version = doc_edit.text_document.uri, doc_edit.text_document.version
         edit = doc_edit.edits[0]
         buf = self.buffers[uri]
+        if self.before_apply is not None:
+            self.before_apply(self, uri)
         if self.refuse:
             self.refuse -= 1
             return lsp.ApplyWorkspaceEditResult(applied=False, failure_reason="refused by test")
@@ -129,8 +132,11 @@ def settings(base_url: str | None, **extra: Any) -> dict[str, Any]:
     return data
 
 
-async def start_editor(root: Path, init: dict[str, Any], mode: str = "strict") -> Editor:
+async def start_editor(root: Path, init: dict[str, Any], mode: str = "strict", encoding: str | None = None) -> Editor:
     client = make_test_lsp_client()
+    capabilities = client_capabilities("visual-studio-code")
+    if encoding:  # Neovim offers utf-8 (and utf-16), VS Code only utf-16
+        capabilities.general = lsp.GeneralClientCapabilities(position_encodings=[encoding, "utf-16"])
     editor = Editor(client, mode=mode)
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
@@ -149,7 +155,7 @@ async def start_editor(root: Path, init: dict[str, Any], mode: str = "strict") -
     await client.start_io(sys.executable, "-m", "vigor_lsp")
     await client.initialize_session(
         lsp.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
+            capabilities=capabilities,
             root_uri=root.as_uri(),
             initialization_options={"vigor": init},
         )
@@ -161,8 +167,8 @@ async def start_editor(root: Path, init: dict[str, Any], mode: str = "strict") -
 async def editor_factory(tmp_path: Path) -> AsyncIterator[Any]:
     started: list[Editor] = []
 
-    async def make(init: dict[str, Any], mode: str = "strict") -> Editor:
-        editor = await start_editor(tmp_path, init, mode)
+    async def make(init: dict[str, Any], mode: str = "strict", encoding: str | None = None) -> Editor:
+        editor = await start_editor(tmp_path, init, mode, encoding)
         started.append(editor)
         return editor
 

@@ -32,7 +32,7 @@ def field(obj: Any, key: str) -> Any:
 async def headless(base_url: str) -> str:
     """The buffer the headless engine produces for the same task and scripted answers."""
     ctx = build_context(BUFFER, CURSOR, 0, None, "headless")
-    async with Runtime(to_config(settings(base_url), local_available=False)) as rt:
+    async with Runtime(to_config(settings(base_url), local_available=lambda: False)) as rt:
         result = await rt.run(ctx.task)
     return ctx.task.prompt + result.completion + ctx.task.suffix
 
@@ -62,32 +62,46 @@ async def test_full_generation_applies_the_committed_lines_in_order(
     assert committed == ["    total = a + b", "    return total"]
 
 
+@pytest.mark.parametrize("how", ["notification", "command", "progress"])
 async def test_cancel_midway_leaves_a_consistent_buffer_and_a_cancelled_trace(
-    editor_factory, scripted_llm: ScriptedLLM
+    editor_factory, scripted_llm: ScriptedLLM, how: str
 ) -> None:
     scripted_llm.responder = lambda req: Reply(["```python\n" + "    x = 1\n" * 40 + "```"])
     editor = await editor_factory(settings(scripted_llm.base_url))
     uri = "file:///tmp/c.py"
 
     def cancel_after_first(ed: Editor, _uri: str) -> None:
-        if len(ed.edits) == 1:
+        if len(ed.edits) != 1:
+            return
+        if how == "notification":
             ed.client.protocol.notify("vigor/cancel", {})  # no id: the latest session
+        elif how == "command":
+            ed.client.workspace_execute_command(lsp.ExecuteCommandParams(command="vigor.cancel", arguments=[{}]))
+        else:
+            (token,) = ed.client.progress_reports
+            ed.client.window_work_done_progress_cancel(lsp.WorkDoneProgressCancelParams(token=token))
 
     editor.on_edit = cancel_after_first
     editor.open(uri, BUFFER)
     answer = await editor.generate(uri, CURSOR)
     end = await editor.wait_end(answer["sessionId"])
     assert field(end, "outcome") == "cancelled"
+    assert 1 <= len(editor.edits) < 8
     text = editor.buffers[uri].text
     lines = BUFFER.splitlines(keepends=True)
     assert text == "".join(lines[:CURSOR]) + "".join(editor.edits) + "".join(lines[CURSOR:])
     events = read_trace(field(end, "tracePath"))
+    assert any(e["event"] == "task_end" and e["status"] == "cancelled" for e in events)
     assert any(e["event"] == "editor_end" and e["outcome"] == "cancelled" for e in events)
+    token = f"vigor/{answer['sessionId']}"
+    kinds = [p.kind for p in editor.client.progress_reports[token]]
+    assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
 
 
-async def test_user_typing_above_the_anchor_moves_it(editor_factory, scripted_llm: ScriptedLLM) -> None:
+@pytest.mark.parametrize("mode", ["strict", "lax"])
+async def test_user_typing_above_the_anchor_moves_it(editor_factory, scripted_llm: ScriptedLLM, mode: str) -> None:
     scripted_llm.push(ANSWER)
-    editor = await editor_factory(settings(scripted_llm.base_url))
+    editor = await editor_factory(settings(scripted_llm.base_url), mode)
     typed: list[bool] = []
 
     def type_above(ed: Editor, uri: str) -> None:
@@ -101,6 +115,27 @@ async def test_user_typing_above_the_anchor_moves_it(editor_factory, scripted_ll
     text = editor.buffers["file:///tmp/a.py"].text
     assert text.startswith("import math\nimport os\n")
     assert '    """\n    total = a + b\n    return total\n\nprint' in text
+
+
+@pytest.mark.parametrize("mode", ["strict", "lax"])
+async def test_stale_edit_is_relocated_and_retried(editor_factory, scripted_llm: ScriptedLLM, mode: str) -> None:
+    # the user types above while the first edit is in flight: strict refuses it, lax says applied and skips it
+    scripted_llm.push(ANSWER)
+    editor = await editor_factory(settings(scripted_llm.base_url, confirmTimeoutS=0.3), mode)
+    typed: list[bool] = []
+
+    def type_before(ed: Editor, uri: str) -> None:
+        if not typed:
+            typed.append(True)
+            ed.type(uri, (0, 0), (0, 0), "# header\n")
+
+    editor.before_apply = type_before
+    _, end = await run_one(editor)
+    assert field(end, "outcome") == "completed"
+    assert editor.edits == ["    total = a + b\n", "    return total\n"]
+    assert editor.buffers["file:///tmp/a.py"].text == "# header\n" + BUFFER.replace(
+        '    """\n\n', '    """\n    total = a + b\n    return total\n\n'
+    )
 
 
 async def test_edit_inside_the_generated_region_ends_with_conflict(editor_factory, scripted_llm: ScriptedLLM) -> None:
@@ -170,3 +205,19 @@ async def test_open_trace_shows_the_page_and_returns_its_path(editor_factory, sc
     assert ".vigor/traces" in path
     assert editor.client.shown_documents and editor.client.shown_documents[-1].uri.endswith(".html")
     assert json.dumps(path)
+
+
+async def test_utf8_client_cursor_after_non_ascii_text_writes_below_that_line(
+    editor_factory, scripted_llm: ScriptedLLM
+) -> None:
+    scripted_llm.push("```python\n    return a + b\n```")
+    editor = await editor_factory(settings(scripted_llm.base_url), encoding="utf-8")
+    uri = "file:///tmp/u.py"
+    text = 'def add(a, b):\n    """Add: \u00e9\u00e9."""  # \u00e9\n'
+    editor.open(uri, text)
+    last = text.splitlines()[1]
+    answer = await editor.generate(uri, 1, len(last.encode("utf-8")))
+    assert answer["anchor"] == 2
+    end = await editor.wait_end(answer["sessionId"])
+    assert field(end, "outcome") == "completed"
+    assert editor.buffers[uri].text == text + "    return a + b\n"
