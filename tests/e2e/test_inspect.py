@@ -53,3 +53,10 @@ def test_compare_puts_guided_beside_oneshot(runs: tuple[Path, Path], capsys: pyt
     assert data["only_a"] == data["only_b"] == []
     assert main(["compare", str(runs[0]), str(runs[1])]) == 0
     assert "pass@1" in capsys.readouterr().out
+
+
+def test_trace_html_page_is_self_contained_and_shows_each_step(runs: tuple[Path, Path]) -> None:
+    page = (runs[0] / "trace_html" / "HumanEval_47.html").read_text()
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert "exec.wrong_return" in page and "fallback" in page and "draft hits" in page
+    assert page.count("<details") == len(task_steps(runs[0], "HumanEval/47")["steps"])
