@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Editor, settings
+from lsp_client import Editor, settings
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from scripted_llm import Reply, ScriptedLLM
@@ -176,7 +176,7 @@ async def test_two_documents_generate_at_once(editor_factory, scripted_llm: Scri
 
 
 async def test_second_session_on_a_busy_document_is_refused(editor_factory, scripted_llm: ScriptedLLM) -> None:
-    scripted_llm.responder = lambda req: Reply([ANSWER], delay_s=0.3)
+    scripted_llm.responder = lambda req: Reply([ANSWER], delay_s=0.1)
     editor = await editor_factory(settings(scripted_llm.base_url))
     uri = "file:///tmp/busy.py"
     editor.open(uri, BUFFER)
@@ -221,3 +221,16 @@ async def test_utf8_client_cursor_after_non_ascii_text_writes_below_that_line(
     end = await editor.wait_end(answer["sessionId"])
     assert field(end, "outcome") == "completed"
     assert editor.buffers[uri].text == text + "    return a + b\n"
+
+
+async def test_settings_are_re_read_on_did_change_configuration(editor_factory, scripted_llm: ScriptedLLM) -> None:
+    editor = await editor_factory({"localModel": False})
+    editor.open("file:///tmp/a.py", BUFFER)
+    with pytest.raises(JsonRpcException, match="vigor.baseUrl"):
+        await editor.generate("file:///tmp/a.py", CURSOR)
+    pushed = {"vigor": settings(scripted_llm.base_url, localModel=False)}
+    editor.client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings=pushed))
+    scripted_llm.push(ANSWER)
+    answer = await editor.generate("file:///tmp/a.py", CURSOR)
+    end = await editor.wait_end(answer["sessionId"])
+    assert field(end, "outcome") == "completed"

@@ -1,0 +1,3 @@
+from vigor_lsp.server import main
+
+main()

@@ -1,0 +1,98 @@
+"""Build the engine's Task from an editor buffer and a cursor (pure functions, no LSP types)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass
+
+from engine.examples import extract_examples
+from engine.types import Task
+
+_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(")
+
+
+@dataclass(frozen=True)
+class BufferContext:
+    """Where a session writes (`anchor`, a line index) and what the engine sees of the buffer."""
+
+    anchor: int
+    task: Task
+
+
+def anchor_line(lines: list[str], line: int, column: int) -> int:
+    """The line a session inserts before: the cursor line, or the next one when text precedes the cursor."""
+    if line >= len(lines):
+        return len(lines)
+    return line + 1 if lines[line][:column].strip() else line
+
+
+def enclosing_def(above: list[str]) -> tuple[str, int]:
+    """The innermost `def` whose body the end of `above` is in: (name, its line), or ('', -1) at module level."""
+    for i in range(len(above) - 1, -1, -1):
+        text = above[i]
+        m = _DEF.match(text)
+        if m:
+            return m.group(2), i
+        if text.strip() and not text[:1].isspace() and not text.lstrip().startswith(("#", '"', "'", ")")):
+            return "", -1
+    return "", -1
+
+
+def instruction_above(above: list[str]) -> str:
+    """The comment block or docstring right above the cursor, as plain text ('' when there is none)."""
+    i = len(above) - 1
+    while i >= 0 and not above[i].strip():
+        i -= 1
+    if i < 0:
+        return ""
+    last = above[i].strip()
+    if last.startswith("#"):
+        comments = []
+        while i >= 0 and above[i].strip().startswith("#"):
+            comments.append(above[i].strip().lstrip("#").strip())
+            i -= 1
+        return "\n".join(reversed(comments)).strip()
+    for quote in ('"""', "'''"):
+        if last.endswith(quote):
+            j = i
+            while j >= 0:
+                opened = above[j].strip()
+                if (j < i and quote in opened) or (j == i and opened.count(quote) >= 2):
+                    try:
+                        value = ast.literal_eval("\n".join(s.strip() for s in above[j : i + 1]))
+                    except (SyntaxError, ValueError):
+                        return ""
+                    return value.strip() if isinstance(value, str) else ""
+                j -= 1
+    return ""
+
+
+def build_context(text: str, line: int, column: int, instruction: str | None, session_id: str) -> BufferContext:
+    """Split the buffer at the cursor: above is the prefix (the Task prompt), below is suffix context.
+
+    `column` is in code points (the caller decodes the client's position encoding). The instruction is
+    the argument when given, else the comment or docstring right above; `>>>` examples in the enclosing
+    function's docstring feed the Evaluator.
+    """
+    lines = text.splitlines(keepends=True)
+    anchor = anchor_line(lines, line, column)
+    above = lines[:anchor]
+    prompt = "".join(above)
+    if prompt and not prompt.endswith("\n"):
+        prompt += "\n"
+    suffix = "".join(lines[anchor:])
+    plain = [s.rstrip("\r\n") for s in above]
+    entry, def_line = enclosing_def(plain)
+    # only the enclosing function is scanned for examples: a big buffer must not cost a whole-file parse
+    examples = extract_examples(textwrap.dedent("".join(above[def_line:])), entry) if entry else ()
+    task = Task(
+        task_id=f"editor/{session_id}",
+        prompt=prompt,
+        entry_point=entry,
+        instruction=(instruction or "").strip() or instruction_above(plain),
+        examples=examples,
+        suffix=suffix,
+    )
+    return BufferContext(anchor=anchor, task=task)
