@@ -37,6 +37,19 @@ def visible_tests_from_examples(task_examples: tuple, entry_point: str) -> str:
     return "\n".join(lines)
 
 
+def docstring_task(task_id: str, prompt: str, entry_point: str, reference: str | None) -> Task:
+    """A HumanEval-style task: the prompt's docstring examples feed the Evaluator and the Tester."""
+    examples = extract_examples(prompt, entry_point)
+    return Task(
+        task_id=task_id,
+        prompt=prompt,
+        entry_point=entry_point,
+        examples=examples,
+        visible_tests=visible_tests_from_examples(examples, entry_point),
+        reference=reference,
+    )
+
+
 def load_humaneval(path: str | None = None, *, skipped: list[dict] | None = None) -> list[BenchItem]:
     """All HumanEval problems as BenchItems; malformed lines are skipped and reported in `skipped`."""
     p = Path(path) if path else bundled_path()
@@ -54,14 +67,6 @@ def load_humaneval(path: str | None = None, *, skipped: list[dict] | None = None
             if skipped is not None:
                 skipped.append({"line": lineno, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        examples = extract_examples(prompt, entry)
-        task = Task(
-            task_id=task_id,
-            prompt=prompt,
-            entry_point=entry,
-            examples=examples,
-            visible_tests=visible_tests_from_examples(examples, entry),
-            reference=row.get("canonical_solution"),
-        )
+        task = docstring_task(task_id, prompt, entry, row.get("canonical_solution"))
         items.append(BenchItem(task, Hidden("check_function", test=test, entry_point=entry)))
     return items

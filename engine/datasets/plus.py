@@ -10,11 +10,10 @@ import ast
 import builtins
 from typing import Any
 
-from ..examples import extract_examples
 from ..types import Example, Task
 from . import BenchItem, Hidden
 from ._io import json_field, load_rows, require_file
-from .humaneval import visible_tests_from_examples
+from .humaneval import docstring_task
 
 
 def _inputs(row: dict[str, Any]) -> list[Any]:
@@ -27,15 +26,7 @@ def _inputs(row: dict[str, Any]) -> list[Any]:
 def _humanevalplus_item(row: dict[str, Any]) -> BenchItem:
     task_id, prompt, entry = row["task_id"], row["prompt"], row["entry_point"]
     canonical = row["canonical_solution"]
-    examples = extract_examples(prompt, entry)
-    task = Task(
-        task_id=task_id,
-        prompt=prompt,
-        entry_point=entry,
-        examples=examples,
-        visible_tests=visible_tests_from_examples(examples, entry),
-        reference=canonical,
-    )
+    task = docstring_task(task_id, prompt, entry, canonical)
     test = row.get("test") or ""
     if "def check(" in test:
         test = f"{test}\n\ncheck({entry})"
