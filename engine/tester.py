@@ -89,17 +89,15 @@ class SandboxTester:
             [ex.stdin, _literal(ex.expected)] for ex in task.examples if ex.form == "stdio" and ex.stdin is not None
         ]
         if tests:
-            job = Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s)
+            job, count = Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s), len(tests)
         elif stdio:
-            job = Job("engine.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s)
-            tests = stdio  # type: ignore[assignment] - counted alike below
+            job, count = Job("engine.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s), len(stdio)
         else:
             return {"ran": 0, "passed": 0, "failed": 0, "ok": None}
         result = await self.sandbox.run(job)
-        if result.timed_out:
-            return {"ran": len(tests), "passed": 0, "failed": len(tests), "ok": False, "error": "timeout"}
         if not result.ok:
-            return {"ran": len(tests), "passed": 0, "failed": len(tests), "ok": False, "error": result.error}
+            error = "timeout" if result.timed_out else result.error
+            return {"ran": count, "passed": 0, "failed": count, "ok": False, "error": error}
         return dict(result.value)
 
 

