@@ -22,8 +22,8 @@ async def calls_per_task(items, server, draft: bool) -> list[int]:  # type: igno
     cfg = parse_config(
         {
             "llm": {"provider": "openai", "base_url": server.base_url, "api_key_env": "VIGOR_BENCH_KEY"},
-            "coder": {"kind": "openai", "k": 3, "draft": draft},
-            "run_policy": {"max_steps": 200, "max_lines": 200, "max_llm_calls": 400},
+            "coder": {"kind": "openai", "k": 3},
+            "context": {"prefetch": draft, "run_policy": {"max_steps": 200, "max_lines": 200, "max_llm_calls": 400}},
         }
     )
     out = []

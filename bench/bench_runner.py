@@ -35,8 +35,9 @@ async def one(items, server, concurrency: int) -> tuple[float, int]:  # type: ig
             },
             "coder": {"kind": "openai", "k": 3},
             "runner": {"concurrency": concurrency},
-            "run_policy": {"max_steps": 200, "max_lines": 200},
-            "output": {"trace_html": False, "generation_log": False},
+            "context": {"run_policy": {"max_steps": 200, "max_lines": 200}},
+            "trace_html": {"enabled": False},
+            "generation_log": {"enabled": False},
         }
     )
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,9 @@ from engine.datasets.humaneval import load_humaneval
 
 
 async def main(n_tasks: int) -> None:
-    cfg = parse_config({"coder": {"kind": "reference", "k": 5}, "run_policy": {"max_steps": 200, "max_lines": 200}})
+    cfg = parse_config(
+        {"coder": {"kind": "reference", "k": 5}, "context": {"run_policy": {"max_steps": 200, "max_lines": 200}}}
+    )
     items = load_humaneval()[:n_tasks]
     per_step: list[float] = []
     async with Runtime(cfg) as rt:

@@ -22,15 +22,15 @@ from .types import Task
 log = logging.getLogger(__name__)
 
 
-def load_factory(path: str) -> Callable[..., Any]:
-    """Resolve `package.module:attr` (or `package.module.attr`) to a callable."""
+def load_factory(path: str, key: str = "factory") -> Callable[..., Any]:
+    """Resolve `package.module:attr` (or `package.module.attr`) to a callable; `key` names the config key."""
     module_name, sep, attr = path.partition(":")
     if not sep:
         module_name, _, attr = path.rpartition(".")
     try:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"cannot load agent factory {path!r}: {exc}") from None
+        raise ConfigError(f"{key}: cannot load {path!r}: {exc}") from None
 
 
 class Runtime:
@@ -86,27 +86,33 @@ class Runtime:
             from .coders.openai_coder import OpenAICoder
 
             client = self.llm_client()
-            return OpenAICoder(c, client.cfg, client)
-        return load_factory(c.kind)(self.config, self)
+            ctx = self.config.context
+            return OpenAICoder(c, client.cfg, client, prefetch=ctx.prefetch, prompts=ctx.prompts.coder)
+        return load_factory(c.kind, "coder.kind")(self.config, self)
 
     def agents(self) -> Agents:
         """A fresh set of agents for one task (coders keep per-task draft state)."""
         cfg = self.config
+        chosen = cfg.context.agents
         from .evaluator import SandboxEvaluator
-        from .language import LanguageAgent
+        from .language import LanguageAgent, parser_named
         from .reviewer import RuleReviewer
         from .tester import SandboxTester
 
-        language = LanguageAgent() if cfg.language.kind == "default" else load_factory(cfg.language.kind)(cfg, self)
+        language = (
+            LanguageAgent(parse=parser_named(cfg.context.parser))
+            if chosen.language.kind == "default"
+            else load_factory(chosen.language.kind, "context.agents.language.kind")(cfg, self)
+        )
         reviewer = (
-            RuleReviewer(max_blank_run=cfg.run_policy.max_blank_run)
-            if cfg.reviewer.kind == "default"
-            else load_factory(cfg.reviewer.kind)(cfg, self)
+            RuleReviewer(max_blank_run=cfg.context.run_policy.max_blank_run)
+            if chosen.reviewer.kind == "default"
+            else load_factory(chosen.reviewer.kind, "context.agents.reviewer.kind")(cfg, self)
         )
         evaluator = (
             SandboxEvaluator(self.sandbox, example_timeout_s=cfg.sandbox.example_timeout_s)
-            if cfg.evaluator.kind == "default"
-            else load_factory(cfg.evaluator.kind)(cfg, self)
+            if chosen.evaluator.kind == "default"
+            else load_factory(chosen.evaluator.kind, "context.agents.evaluator.kind")(cfg, self)
         )
         tester = SandboxTester(self.sandbox, timeout_s=cfg.sandbox.test_timeout_s)
         return Agents(coder=self.make_coder(), language=language, reviewer=reviewer, evaluator=evaluator, tester=tester)

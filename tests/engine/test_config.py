@@ -10,8 +10,8 @@ def test_unknown_key_names_its_path():
 
 
 def test_wrong_type_names_path_and_value():
-    with pytest.raises(ConfigError, match=r"run_policy\.max_steps: .*'many'"):
-        parse_config({"run_policy": {"max_steps": "many"}})
+    with pytest.raises(ConfigError, match=r"context\.run_policy\.max_steps: .*'many'"):
+        parse_config({"context": {"run_policy": {"max_steps": "many"}}})
 
 
 def test_yaml_file_and_dotted_overrides(tmp_path):
@@ -51,9 +51,12 @@ def test_runner_example_documents_every_key_and_validates():
     from engine.config import VigorConfig
 
     example = yaml.safe_load((Path(__file__).parents[2] / "configs" / "runner.example.yaml").read_text())
-    parse_config(example)
-    defaults = VigorConfig().model_dump()
-    for section, fields in defaults.items():
-        assert section in example, section
-        for key in fields:
-            assert key in example[section], f"{section}.{key} is not documented"
+
+    def walk(defaults: dict, documented: dict, path: str) -> None:
+        for key, value in defaults.items():
+            assert key in documented, f"{path}{key} is not documented"
+            if isinstance(value, dict) and value:  # a section (an empty mapping is a free-form value)
+                walk(value, documented[key], f"{path}{key}.")
+
+    walk(VigorConfig().model_dump(), example, "")
+    assert parse_config(example) == VigorConfig(), "the example shows the defaults"

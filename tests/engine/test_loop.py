@@ -38,7 +38,7 @@ def config(server: ScriptedLLM, **sections: Any) -> Any:
         },
         "coder": {"kind": "openai", "k": 3},
         "sandbox": {"example_timeout_s": 0.5},
-        "run_policy": {"max_steps": 12, "max_lines": 8, "max_llm_calls": 20},
+        "context": {"run_policy": {"max_steps": 12, "max_lines": 8, "max_llm_calls": 20}},
     }
     for key, value in sections.items():
         data.setdefault(key, {}).update(value)

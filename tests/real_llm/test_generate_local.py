@@ -26,8 +26,8 @@ pytestmark = [
 
 CONFIG = {
     "llm": {"provider": "local", "temperature": 0.0, "max_tokens": 200},
-    "coder": {"kind": "openai", "k": 1, "draft": True},
-    "run_policy": {"max_steps": 30, "max_lines": 25, "max_llm_calls": 6},
+    "coder": {"kind": "openai", "k": 1},
+    "context": {"prefetch": True, "run_policy": {"max_steps": 30, "max_lines": 25, "max_llm_calls": 6}},
 }
 
 
