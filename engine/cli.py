@@ -244,6 +244,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"solved only by A: {', '.join(data['only_a']) or '-'}")
     console.print(f"solved only by B: {', '.join(data['only_b']) or '-'}")
+    for d in data["differences"]:
+        console.print(
+            f"[bold]{d['task_id']}[/] (solved by {d['solved_by']}): the codes part at completion line {d['line']}: "
+            f"A {d['a_line']!r} / B {d['b_line']!r}",
+            markup=True,
+            highlight=False,
+        )
+        for name in ("a", "b"):
+            step = d.get(f"{name}_step")
+            if step:
+                why = "; ".join(f"{r['text']!r} {r['reason']}: {r['detail']}" for r in step["rejected"]) or "none"
+                console.print(
+                    f"  {name.upper()} step {step['step']} committed {step['committed']!r} ({step['rule']}); rejected: {why}",
+                    markup=False,
+                    highlight=False,
+                )
+    if args.json:
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
@@ -280,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     tt.add_argument("run_dir")
     tt.set_defaults(func=cmd_trace_stats)
     c = sub.add_parser("compare", help="two scored runs side by side (e.g. VIGOR against one-shot)")
+    c.add_argument("--json", metavar="FILE", help="also write the comparison, with each difference's step, as JSON")
     c.add_argument("run_a")
     c.add_argument("run_b")
     c.set_defaults(func=cmd_compare)

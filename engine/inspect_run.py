@@ -103,14 +103,60 @@ def summary(run_dir: str | Path) -> dict[str, Any]:
 
 
 def compare(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
-    """Two scored runs side by side, and the tasks one solved and the other did not."""
+    """Two scored runs side by side, the tasks one solved and the other did not, and for each of
+    those the step where the two codes part."""
     a, b = _run_dir(run_a), _run_dir(run_b)
     sa, sb = _scores(a), _scores(b)
     common = sorted(set(sa) & set(sb))
+    only_a = [t for t in common if sa[t] and not sb[t]]
+    only_b = [t for t in common if sb[t] and not sa[t]]
     return {
         "a": summary(a),
         "b": summary(b),
         "common_tasks": len(common),
-        "only_a": [t for t in common if sa[t] and not sb[t]],
-        "only_b": [t for t in common if sb[t] and not sa[t]],
+        "only_a": only_a,
+        "only_b": only_b,
+        "differences": [divergence(a, b, t) | {"solved_by": "A" if t in only_a else "B"} for t in only_a + only_b],
     }
+
+
+def _committed_steps(run_dir: Path, task_id: str) -> list[dict[str, Any]]:
+    steps = task_steps(run_dir, task_id)["steps"]
+    return [s for s in steps if (s.get("committed") or {}).get("text") is not None and not s.get("oneshot")]
+
+
+def divergence(run_a: str | Path, run_b: str | Path, task_id: str) -> dict[str, Any]:
+    """Where two runs' codes for a task first differ, and what the guided run decided at that line:
+    its step, the committed line and rule, and every candidate it rejected there (with reasons)."""
+    a, b = _run_dir(run_a), _run_dir(run_b)
+    rows = []
+    for run in (a, b):
+        row = next((r for r in read_results(run) if r["task_id"] == task_id), None)
+        if row is None:
+            raise ConfigError(f"task {task_id!r} is not in {run}/results.jsonl")
+        rows.append(row)
+    lines_a, lines_b = (r["completion"].rstrip("\n").split("\n") for r in rows)
+    index = next((i for i, (x, y) in enumerate(zip(lines_a, lines_b)) if x != y), min(len(lines_a), len(lines_b)))
+    out: dict[str, Any] = {
+        "task_id": task_id,
+        "line": index + 1,  # of the completion
+        "a_line": lines_a[index] if index < len(lines_a) else None,
+        "b_line": lines_b[index] if index < len(lines_b) else None,
+    }
+    for name, run in (("a", a), ("b", b)):
+        steps = _committed_steps(run, task_id)
+        if index < len(steps) and steps[index].get("attempts") is not None:  # a guided run decided this line
+            step = steps[index]
+            rejected = [
+                {"text": c.get("text"), "source": c.get("source"), "reason": c.get("reason"), "detail": c.get("detail")}
+                for att in step["attempts"]
+                for c in att.get("candidates", [])
+                if c.get("outcome") == "reject"
+            ]
+            out[f"{name}_step"] = {
+                "step": step.get("step"),
+                "committed": step["committed"]["text"],
+                "rule": step.get("rule"),
+                "rejected": rejected,
+            }
+    return out

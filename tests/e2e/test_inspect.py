@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from scripted_llm import Reply, ScriptedLLM
 
 from engine.cli import main
 from engine.errors import ConfigError
@@ -60,3 +62,41 @@ def test_trace_html_page_is_self_contained_and_shows_each_step(runs: tuple[Path,
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert "exec.wrong_return" in page and "fallback" in page and "draft hits" in page
     assert page.count("<details") == len(task_steps(runs[0], "HumanEval/47")["steps"])
+
+
+def test_compare_names_the_step_where_the_gates_changed_the_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scripted_llm: ScriptedLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The greedy answer is wrong (x - y); sampled answers are right. One-shot keeps the greedy answer,
+    # VIGOR's Evaluator rejects it on the docstring example and commits a sampled line.
+    monkeypatch.setenv("VIGOR_TEST_KEY", "k")
+
+    def respond(request: dict) -> Reply:
+        n = int(request.get("n") or 1)
+        body = "    return x + y" if request.get("temperature", 0) > 0 else "    return x - y"
+        return Reply([f"```python\n{body}\n```"] * n)
+
+    scripted_llm.responder = respond
+    common = [
+        "--config", str(ROOT / "configs/humaneval-local.yaml"), "--tasks", "HumanEval/53",
+        "--set", "llm.provider=openai", "--set", f"llm.base_url={scripted_llm.base_url}",
+        "--set", "llm.api_key_env=VIGOR_TEST_KEY", "--set", "llm.model=scripted",
+    ]  # fmt: skip
+    guided, oneshot = tmp_path / "guided", tmp_path / "oneshot"
+    assert main(["run", *common, "--out", str(guided)]) == 0
+    assert main(["run", *common, "--out", str(oneshot), "--set", "coder.mode=oneshot"]) == 0
+    for run in (guided, oneshot):
+        assert main(["evaluate", "--run-dir", str(run)]) == 0
+    data = compare(guided, oneshot)
+    assert (data["only_a"], data["only_b"]) == (["HumanEval/53"], [])
+    (diff,) = data["differences"]
+    assert (diff["line"], diff["a_line"], diff["b_line"]) == (1, "    return x + y", "    return x - y")
+    step = diff["a_step"]
+    assert step["step"] == 0 and step["committed"] == "    return x + y" and "b_step" not in diff
+    # The prefetched draft, then the greedy answer of the fresh ask: the same wrong line, twice rejected.
+    assert [(r["text"], r["reason"]) for r in step["rejected"]] == [("    return x - y", "exec.wrong_return")] * 2
+    capsys.readouterr()
+    assert main(["compare", str(guided), str(oneshot), "--json", str(tmp_path / "cmp.json")]) == 0
+    out = capsys.readouterr().out
+    assert "HumanEval/53 (solved by A): the codes part at completion line 1" in out and "exec.wrong_return" in out
+    assert json.loads((tmp_path / "cmp.json").read_text())["differences"][0]["task_id"] == "HumanEval/53"
