@@ -58,6 +58,25 @@ class Runtime:
             self._sandbox = Sandbox(memory_mb=sb.memory_mb, cpu_s=sb.cpu_s, workers=sb.workers)
         return self._sandbox
 
+    def _needs_local_model(self) -> bool:
+        cfg = self.config.llm.for_agent("coder")
+        return (
+            self.config.coder.kind == "openai"
+            and cfg.provider == "local"
+            and cfg.base_url is None
+            and cfg.cache != "replay"
+        )
+
+    async def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        """Do off the event loop what the first task would otherwise do inside it: assemble, verify and
+        load the bundled model (a minute on first use). `progress` gets short messages, from a worker
+        thread. Idempotent; a no-op for any other provider."""
+        if self._needs_local_model():
+            from .local_model import shared_server
+
+            server = shared_server(ctx_size=self.config.llm.for_agent("coder").ctx_size)
+            await asyncio.to_thread(server.start, progress)
+
     def llm_client(self) -> Any:
         """The shared client for the coder (starts the bundled model on first use if configured)."""
         if self._client is None:
@@ -65,7 +84,7 @@ class Runtime:
 
             cfg = self.config.llm.for_agent("coder")
             base_url = cfg.base_url
-            if cfg.provider == "local" and base_url is None and cfg.cache != "replay":
+            if self._needs_local_model():
                 from .local_model import shared_server
 
                 server = shared_server(ctx_size=cfg.ctx_size)

@@ -232,7 +232,10 @@ def _cancel(ls: VigorServer, sid: str | None) -> bool:
     if session is None or session.task is None or session.task.done():
         return False
     session.cancelled = True
-    session.confirmed.set()
+    if session.pending is None:
+        session.confirmed.set()
+    # else an edit is in flight: its streamer waits for the didChange (bounded), so the buffer and
+    # the session's account of it agree, then stops
     return True
 
 
@@ -311,16 +314,29 @@ async def _generate(
         session.steps = info.step + 1
         summary = step_summary(session, info.step, info.line, info.record)
         session.last_decision = f"{summary['committed']!r}" if summary["committed"] is not None else "end"
-        if progress:
-            message = f"step {session.steps}: {session.last_decision}"
-            ls.work_done_progress.report(session.token, lsp.WorkDoneProgressReport(message=message))
+        _report(ls, session, progress, f"step {session.steps}: {session.last_decision}")
         if info.line is not None and not session.stopping:
             await stream_line(ls, session, info.line, timeout)
         summary["serverMs"] = round((time.perf_counter() - t0) * 1000, 3)
         ls.protocol.notify("vigor/step", summary)
 
-    result = await ls.runtime(config).run(task, trace=trace, on_step=on_step, is_cancelled=lambda: session.stopping)
+    runtime = ls.runtime(config)
+    loop = asyncio.get_running_loop()
+
+    def preparing(message: str) -> None:  # from the preparing thread: hand it to the event loop
+        loop.call_soon_threadsafe(_report, ls, session, progress, message)
+
+    await runtime.prepare(preparing)
+    if session.stopping:
+        return "cancelled", "cancelled while the model was being prepared"
+    result = await runtime.run(task, trace=trace, on_step=on_step, is_cancelled=lambda: session.stopping)
     return result.status, result.reason
+
+
+def _report(ls: VigorServer, session: Session, progress: bool, message: str) -> None:
+    """One work-done progress report for the session (when the client takes progress)."""
+    if progress:
+        ls.work_done_progress.report(session.token, lsp.WorkDoneProgressReport(message=message))
 
 
 def _finish(

@@ -35,6 +35,8 @@ def to_change(change: Any, lines: list[str] | None = None) -> Change:
 async def stream_line(server: Any, session: Session, line: str, confirm_timeout_s: float) -> None:
     """Put one committed line at the anchor; retry once after re-locating; else end with `conflict`."""
     for attempt in range(2):
+        if attempt and session.stopping:
+            return
         doc = server.workspace.get_text_document(session.uri)
         if attempt and not session.locate(list(doc.lines)):
             session.conflict("the generated lines are no longer where they were written")
@@ -53,7 +55,10 @@ async def stream_line(server: Any, session: Session, line: str, confirm_timeout_
                 await asyncio.wait_for(session.confirmed.wait(), confirm_timeout_s)
             except asyncio.TimeoutError:
                 log.info("session %s: no didChange for line %r within %.2fs", session.id, line, confirm_timeout_s)
-            if session.end_reason or session.pending is None:
-                return
+            if session.stopping or session.pending is None:
+                return  # confirmed, or the session ends (a cancel never re-sends a line)
         session.pending = None
-    session.conflict(f"the editor refused or skipped line {len(session.written) + 1} twice; the buffer is left as is")
+    if not session.stopping:
+        session.conflict(
+            f"the editor refused or skipped line {len(session.written) + 1} twice; the buffer is left as is"
+        )

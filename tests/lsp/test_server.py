@@ -99,6 +99,32 @@ async def test_cancel_midway_leaves_a_consistent_buffer_and_a_cancelled_trace(
 
 
 @pytest.mark.parametrize("mode", ["strict", "lax"])
+async def test_cancel_while_an_edit_is_in_flight_counts_that_line_and_sends_no_more(
+    editor_factory, scripted_llm: ScriptedLLM, mode: str
+) -> None:
+    scripted_llm.responder = lambda req: Reply(["```python\n" + "".join(f"    x{i} = {i}\n" for i in range(9)) + "```"])
+    editor = await editor_factory(settings(scripted_llm.base_url), mode)
+    uri = "file:///tmp/f.py"
+    requests: list[int] = []
+
+    def cancel_second(ed: Editor, _uri: str) -> None:  # the 2nd applyEdit arrives: cancel before answering it
+        requests.append(len(ed.edits))
+        if len(requests) == 2:
+            ed.client.protocol.notify("vigor/cancel", {})
+
+    editor.before_apply = cancel_second
+    editor.open(uri, BUFFER)
+    answer = await editor.generate(uri, CURSOR)
+    end = await editor.wait_end(answer["sessionId"])
+    await asyncio.sleep(0.2)  # a late didChange (lax) has landed by now
+    assert field(end, "outcome") == "cancelled"
+    assert editor.edits == ["    x0 = 0\n", "    x1 = 1\n"] and len(requests) == 2  # nothing re-sent, nothing after
+    assert field(end, "lines") == 2  # the in-flight line is in the session's account too
+    lines = BUFFER.splitlines(keepends=True)
+    assert editor.buffers[uri].text == "".join(lines[:CURSOR]) + "".join(editor.edits) + "".join(lines[CURSOR:])
+
+
+@pytest.mark.parametrize("mode", ["strict", "lax"])
 async def test_user_typing_above_the_anchor_moves_it(editor_factory, scripted_llm: ScriptedLLM, mode: str) -> None:
     scripted_llm.push(ANSWER)
     editor = await editor_factory(settings(scripted_llm.base_url), mode)

@@ -56,6 +56,27 @@ def decisions(events: list[dict[str, Any]]) -> str:
     return json.dumps(out)
 
 
+def test_prepare_loads_the_model_off_the_event_loop() -> None:
+    import threading
+
+    from engine.local_model import shared_server
+
+    config = parse_config(CONFIG)
+    server = shared_server(ctx_size=config.llm.ctx_size)
+    fresh = server.base_url is None  # another test in this process may have started it already
+    messages: list[tuple[bool, str]] = []
+
+    async def go() -> None:
+        async with Runtime(config) as rt:
+            await rt.prepare(lambda m: messages.append((threading.current_thread() is threading.main_thread(), m)))
+
+    asyncio.run(go())
+    assert server.base_url is not None
+    if fresh:  # the editor is told what happens, from a worker thread: the event loop stays free
+        assert (False, f"loading {server.model}") in messages, messages
+        assert not any(on_main for on_main, _ in messages)
+
+
 def test_two_humaneval_tasks_run_end_to_end() -> None:
     runs = generate(["HumanEval/2", "HumanEval/23"])
     for (result, events), task_id in zip(runs, ["HumanEval/2", "HumanEval/23"]):
