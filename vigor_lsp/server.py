@@ -23,6 +23,7 @@ from engine.trace_html import write_task_html
 
 from . import __version__
 from .context import build_context
+from .document import use_line_documents
 from .session import Session, new_session_id, step_summary
 from .settings import merge, to_config
 from .streaming import insert_edit, stream_line, to_change
@@ -112,6 +113,7 @@ async def _fetch_configuration(ls: VigorServer) -> None:
 @server.feature(lsp.INITIALIZE)
 def initialize(ls: VigorServer, params: lsp.InitializeParams) -> None:
     ls.init_settings = _section(params.initialization_options)
+    use_line_documents(ls.workspace)
     # cattrs builds its (un)structure hooks on first use: pay that now, not on a session's first edit
     converter = ls.protocol._converter
     converter.unstructure(insert_edit("file:///warm-up", 0, 0, "\n"))
@@ -129,6 +131,12 @@ async def initialized(ls: VigorServer, params: lsp.InitializedParams) -> None:
     await _fetch_configuration(ls)
     await asyncio.sleep(0)
     _warm_imports()
+    # a first vigor.generate should not pay first-use costs: context building, config validation
+    build_context('def f(x):\n    """Double.\n    >>> f(1)\n    2\n    """\n\n', 5, 0, None, "warm-up")
+    try:
+        ls.config()
+    except Exception as exc:  # no model configured yet: vigor.generate will say so
+        log.debug("warm-up config: %s", exc)
 
 
 def _warm_imports() -> None:
