@@ -171,6 +171,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  "
             f"by status: {summary['by_status']}"
         )
+        if summary["unscorable"]:
+            print(
+                f"unscorable here: {summary['unscorable']} task(s) (their scoring needs packages not installed; "
+                f"counted as not passed); pass@1 over the scorable: {summary['pass@1_scorable']:.4f}"
+            )
     print(f"LLM calls per task: {summary['calls_per_task']}  summary: {run_dir / 'evaluation' / 'summary.json'}")
     return 0
 

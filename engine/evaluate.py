@@ -80,11 +80,16 @@ async def evaluate_run(
         else None  # the external harness reports it
     )
     total = len(results)
+    unscorable = sum(1 for r in rows if r.get("unscorable"))
+    scorable = total - unscorable
     summary = {
         "mode": mode,
         "tasks": total,
         "passed": passed,
         "pass@1": round(passed / total, 4) if total and passed is not None else None,
+        # tasks the hidden tests could not judge here (counted as not passed above), and pass@1 without them
+        "unscorable": unscorable,
+        "pass@1_scorable": round(passed / scorable, 4) if unscorable and scorable and passed is not None else None,
         "external": external,
         "by_status": by_status,
         "calls_per_task": round(sum(r["usage"]["calls"] for r in results) / total, 3) if total else 0.0,
@@ -102,6 +107,9 @@ async def evaluate_run(
                 fh.write(json.dumps(row) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+UNSCORABLE = "RuntimeError: unscorable"
 
 
 async def _external(command: str, predictions: str, out_dir: Path) -> dict[str, Any]:
@@ -139,6 +147,9 @@ async def _execute(
                 return {"task_id": r["task_id"], "passed": False, "error": "timeout"}
             if not res.ok:
                 return {"task_id": r["task_id"], "passed": False, "error": res.error}
-            return {"task_id": r["task_id"], **res.value}
+            row = {"task_id": r["task_id"], **res.value}
+            if str(row.get("error", "")).startswith(UNSCORABLE):
+                row["unscorable"] = True  # e.g. a DS-1000 task whose library is not installed here
+            return row
 
         return list(await asyncio.gather(*(one(r) for r in results)))

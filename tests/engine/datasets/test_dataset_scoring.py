@@ -110,3 +110,31 @@ def test_unknown_hidden_kind_has_no_scorer() -> None:
 
     with pytest.raises(ConfigError):
         hidden_program("pass", Hidden("nope"))
+
+
+def test_evaluate_counts_unscorable_tasks_apart(tmp_path: Path) -> None:
+    import asyncio
+
+    from test_dataset_adapters import _config
+
+    from engine.evaluate import evaluate_run
+    from engine.runner import run_items
+
+    pytest.importorskip("numpy")
+    try:
+        import tensorflow  # noqa: F401
+
+        pytest.skip("tensorflow is installed here")
+    except ImportError:
+        pass
+    row = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "ds1000.jsonl").read_text().splitlines()[0])
+    other = json.loads(json.dumps(row))
+    other["metadata"].update(problem_id=1, library="Tensorflow")
+    path = tmp_path / "ds.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(other) + "\n")
+    config = _config("ds1000", path)
+    run_dir = tmp_path / "run"
+    asyncio.run(run_items(load_items(config.dataset), config, run_dir))
+    summary = asyncio.run(evaluate_run(run_dir))
+    assert (summary["passed"], summary["tasks"], summary["unscorable"]) == (1, 2, 1)
+    assert summary["pass@1"] == 0.5 and summary["pass@1_scorable"] == 1.0
