@@ -260,8 +260,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             step = d.get(f"{name}_step")
             if step:
                 why = "; ".join(f"{r['text']!r} {r['reason']}: {r['detail']}" for r in step["rejected"]) or "none"
+                how = "from the draft" if step["draft_hit"] else f"after {step['asks']} fresh ask(s)"
                 console.print(
-                    f"  {name.upper()} step {step['step']} committed {step['committed']!r} ({step['rule']}); rejected: {why}",
+                    f"  {name.upper()} step {step['step']} committed {step['committed']!r} {how} ({step['rule']}); "
+                    f"rejected: {why}",
                     markup=False,
                     highlight=False,
                 )

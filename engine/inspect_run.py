@@ -153,10 +153,15 @@ def divergence(run_a: str | Path, run_b: str | Path, task_id: str) -> dict[str, 
                 for c in att.get("candidates", [])
                 if c.get("outcome") == "reject"
             ]
+            attempts = step["attempts"]
             out[f"{name}_step"] = {
                 "step": step.get("step"),
                 "committed": step["committed"]["text"],
                 "rule": step.get("rule"),
                 "rejected": rejected,
+                # how the line was proposed: from the live draft, or a fresh ask (the first ask of a task,
+                # after a rejection, or because the draft had run out, e.g. an answer cut off by max_tokens)
+                "draft_hit": bool(attempts and attempts[0].get("draft_hit")),
+                "asks": sum(1 for a in attempts if not a.get("draft_hit")),
             }
     return out

@@ -124,6 +124,20 @@ def initialize(ls: VigorServer, params: lsp.InitializeParams) -> None:
         lsp.DidChangeTextDocumentParams,
     )
     converter.unstructure(lsp.ProgressParams(token="t", value=lsp.WorkDoneProgressReport(message="")))
+    # ... and for the whole messages a session's first line sends and receives
+    converter.unstructure(lsp.ApplyWorkspaceEditRequest(id=0, params=insert_edit("file:///warm-up", 0, 0, "\n")))
+    converter.structure({"jsonrpc": "2.0", "id": 0, "result": {"applied": True}}, lsp.ApplyWorkspaceEditResponse)
+    converter.structure(
+        {
+            "jsonrpc": "2.0",
+            "method": lsp.TEXT_DOCUMENT_DID_CHANGE,
+            "params": {"textDocument": {"uri": "file:///warm-up", "version": 1}, "contentChanges": [change]},
+        },
+        lsp.DidChangeTextDocumentNotification,
+    )
+    converter.unstructure(
+        lsp.ProgressNotification(params=lsp.ProgressParams(token="t", value=lsp.WorkDoneProgressReport(message="")))
+    )
 
 
 @server.feature(lsp.INITIALIZED)
