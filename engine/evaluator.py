@@ -30,34 +30,75 @@ class SandboxEvaluator:
     def __init__(self, sandbox: Sandbox, *, example_timeout_s: float = 1.0):
         self.sandbox = sandbox
         self.example_timeout_s = example_timeout_s
+        # Verdicts prefetched for a draft's coming lines, by (program, line): a line's program is the
+        # committed prefix + the line (+ closers), so a hit means exactly the same evaluation.
+        self._prefetched: dict[tuple[str, int], Verdict] = {}
+
+    def _plan(self, cls: Classification, examples: list[list[Any]]) -> Verdict | tuple[tuple[Any, ...], float]:
+        """A verdict that needs no run, or the oracle's arguments and the job's hard deadline."""
+        in_function = any(kw in _FUNCTION_KEYWORDS for kw, _ in cls.blocks)
+        if in_function and not examples:
+            # Nothing can call the function: running it would only cost a fork.
+            return Verdict("evaluator", Outcome.SOFT, "exec.unreached", "the task has no visible examples")
+        runs = 1 if not in_function else max(1, len(examples))
+        return (cls.program, cls.line_no), runs * (self.example_timeout_s + 0.5) + 1.0
 
     async def evaluate_many(self, items: list[Classification], task: Task) -> list[Verdict]:
         """One verdict per executable classification, evaluated concurrently."""
-        examples = [[ex.call, ex.expected, ex.stdin] for ex in task.examples]
+        examples = _examples(task)
         verdicts: list[Verdict | None] = [None] * len(items)
         jobs: list[tuple[int, Job]] = []
         for i, cls in enumerate(items):
-            in_function = any(kw in _FUNCTION_KEYWORDS for kw, _ in cls.blocks)
-            if in_function and not examples:
-                # Nothing can call the function: running it would only cost a fork.
-                verdicts[i] = Verdict("evaluator", Outcome.SOFT, "exec.unreached", "the task has no visible examples")
+            cached = self._prefetched.pop((cls.program, cls.line_no), None)
+            plan = cached if cached is not None else self._plan(cls, examples)
+            if isinstance(plan, Verdict):
+                verdicts[i] = plan
                 continue
-            runs = 1 if not in_function else max(1, len(examples))
-            hard = runs * (self.example_timeout_s + 0.5) + 1.0
+            args, hard = plan
             jobs.append(
-                (
-                    i,
-                    Job(
-                        "engine.oracle:run_candidate",
-                        (cls.program, cls.line_no, examples, self.example_timeout_s),
-                        timeout_s=hard,
-                    ),
-                )
+                (i, Job("engine.oracle:run_candidate", (*args, examples, self.example_timeout_s), timeout_s=hard))
             )
         results = await self.sandbox.run_many([job for _, job in jobs])
         for (i, _), result in zip(jobs, results):
             verdicts[i] = verdict_from(result)
         return [v for v in verdicts if v is not None]
+
+    def has_prefetched(self, cls: Classification) -> bool:
+        return (cls.program, cls.line_no) in self._prefetched
+
+    async def prefetch(self, items: list[Classification], task: Task) -> None:
+        """Evaluate the executable lines a draft will offer next, all in one sandbox child.
+
+        Their verdicts wait for the steps that offer those lines with the same program. A line the
+        draft does not get to (a rejection before it, another candidate committed) is simply never
+        asked for; when the batch fails or times out nothing is kept and each line runs on its own.
+        """
+        examples = _examples(task)
+        self._prefetched.clear()
+        runs: list[tuple[Classification, tuple[Any, ...]]] = []
+        deadline = 1.0
+        for cls in items:
+            plan = self._plan(cls, examples)
+            if not isinstance(plan, Verdict):
+                runs.append((cls, plan[0]))
+                deadline += plan[1]
+        if len(runs) < 2:
+            return  # one line: its own step runs it as before
+        job = Job(
+            "engine.oracle:run_candidates",
+            ([list(args) for _, args in runs], examples, self.example_timeout_s),
+            timeout_s=deadline,
+        )
+        result = await self.sandbox.run(job)
+        if not result.ok or not isinstance(result.value, list) or len(result.value) != len(runs):
+            return
+        for (cls, _), value in zip(runs, result.value):
+            one = JobResult(ok=True, value=value, duration_s=result.duration_s / len(runs))
+            self._prefetched[(cls.program, cls.line_no)] = verdict_from(one)
+
+
+def _examples(task: Task) -> list[list[Any]]:
+    return [[ex.call, ex.expected, ex.stdin] for ex in task.examples]
 
 
 def _outcomes(result: JobResult) -> list[dict[str, Any]]:

@@ -53,6 +53,16 @@ class Agents:
     evaluator: Evaluator
     tester: Tester | None = None
     clock: Callable[[], float] = time.monotonic
+    # Labels the draft prefetch already computed, by (prefix length, line) -> (prefix, label): the
+    # Language agent is pure, so a step that meets the same prefix and line reuses the label.
+    labels: dict[tuple[int, str], tuple[str, Classification]] = field(default_factory=dict)
+
+    def classify(self, state: Any, text: str) -> Classification:
+        prefix = state.prefix
+        known = self.labels.get((len(prefix), text))
+        if known is not None and known[0] == prefix:
+            return known[1]
+        return self.language.classify(state, text)
 
 
 @dataclass(frozen=True)
@@ -115,8 +125,11 @@ async def gate(candidates: list[Candidate], state: Any, prefix: str, task: Task,
     """Classify every candidate, then send each to its gate; executable lines are evaluated together."""
     gated: list[Gated | None] = []
     to_run: list[tuple[int, Classification]] = []
+    if agents.labels:  # labels for prefixes already passed are of no more use
+        agents.labels = {k: v for k, v in agents.labels.items() if k[0] >= len(state.prefix)}
+    labels: dict[int, Classification] = {}
     for cand in candidates:
-        cls = agents.language.classify(state, cand.text)
+        cls = labels[cand.rank] = agents.classify(state, cand.text)
         if cls.label is Label.INVALID:
             gated.append(Gated(cand, cls, Verdict("language", Outcome.REJECT, cls.reason, cls.detail)))
             continue
@@ -127,10 +140,50 @@ async def gate(candidates: list[Candidate], state: Any, prefix: str, task: Task,
         else:
             gated.append(Gated(cand, cls, verdict))
     if to_run:
+        await _prefetch_draft(candidates, labels, state, task, agents)
         verdicts = await agents.evaluator.evaluate_many([c for _, c in to_run], task)
         for (i, cls), verdict in zip(to_run, verdicts):
             gated[i] = Gated(candidates[i], cls, verdict)
     return [g for g in gated if g is not None]
+
+
+PREFETCH_LINES = 64  # how far ahead of the current line a draft's lines are evaluated in one batch
+# ... and how much program text one batch may carry: each line's program is the whole prefix, so on
+# a large file a batch would delay the first line by every later line's run; there, lines run singly
+PREFETCH_BYTES = 100_000
+
+
+async def _prefetch_draft(
+    candidates: list[Candidate], labels: dict[int, Classification], state: Any, task: Task, agents: Agents
+) -> None:
+    """When the draft's line is about to be evaluated and its verdict is not already known, evaluate
+    it together with the executable lines the draft offers after it, as if each committed in turn,
+    in one sandbox child (the Evaluator keeps the verdicts for the steps that offer those lines).
+    Nothing is decided here: each step still classifies, reviews and gates its own candidates."""
+    ahead = getattr(agents.coder, "draft_ahead", None)
+    prefetch = getattr(agents.evaluator, "prefetch", None)
+    known = getattr(agents.evaluator, "has_prefetched", None)
+    first = next((c for c in candidates if c.rank == 0 and c.source == "draft"), None)
+    if ahead is None or prefetch is None or known is None or first is None:
+        return
+    cls = labels[first.rank]
+    if cls.label is not Label.EXECUTABLE or known(cls):
+        return
+    chain = [cls]
+    size = len(cls.program or "")
+    state = agents.language.commit(state, first.text)
+    for text in ahead()[:PREFETCH_LINES]:
+        if text == END or size + len(state.prefix) > PREFETCH_BYTES:
+            break
+        cls = agents.classify(state, text)
+        agents.labels[(len(state.prefix), text)] = (state.prefix, cls)
+        if cls.label is Label.INVALID:
+            break
+        if cls.label is Label.EXECUTABLE:
+            chain.append(cls)
+            size += len(cls.program or "")
+        state = agents.language.commit(state, text)
+    await prefetch(chain, task)
 
 
 def _candidate_record(g: Gated) -> dict[str, Any]:

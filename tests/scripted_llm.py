@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -149,6 +150,12 @@ class ScriptedLLM:
                     },
                 }
                 self._send(200, json.dumps(body).encode())
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out as separate writes; without this, Nagle's algorithm holds
+                # the body until the client's delayed ACK (about 40 ms per answer on loopback).
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _send(self, status: int, payload: bytes) -> None:
                 self.send_response(status)

@@ -141,6 +141,10 @@ class OpenAICoder:
         calls = ({"n": len(result.texts), **result.usage.to_dict()},)
         return Proposal(tuple(candidates), usage=result.usage, calls=calls)
 
+    def draft_ahead(self) -> list[str]:
+        """The lines the live draft offers after its current line (rank 0), if that line commits."""
+        return list(self._pending.get(0, [])) if self.prefetch else []
+
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         """Keep the committed candidate's continuation as the live draft; drop all others."""
         self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch else []
