@@ -138,6 +138,12 @@ def initialize(ls: VigorServer, params: lsp.InitializeParams) -> None:
     converter.unstructure(
         lsp.ProgressNotification(params=lsp.ProgressParams(token="t", value=lsp.WorkDoneProgressReport(message="")))
     )
+    command = {"command": "vigor.generate", "arguments": [{"textDocument": {"uri": "file:///w", "version": 1}}]}
+    converter.structure(
+        {"jsonrpc": "2.0", "id": 0, "method": "workspace/executeCommand", "params": command},
+        lsp.ExecuteCommandRequest,
+    )
+    converter.unstructure(lsp.ExecuteCommandResponse(id=0, result={"sessionId": "s", "anchor": 0}))
 
 
 @server.feature(lsp.INITIALIZED)
