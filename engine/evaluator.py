@@ -22,6 +22,7 @@ from .sandbox import Job, JobResult, Sandbox
 from .types import Classification, Outcome, Task, Verdict
 
 _FUNCTION_KEYWORDS = ("def", "async def")
+SPECULATIVE_TEST_CPU_S = 2.0  # CPU time for a predicted final program's tests inside a prefetch batch
 
 
 class SandboxEvaluator:
@@ -66,12 +67,13 @@ class SandboxEvaluator:
     def has_prefetched(self, cls: Classification) -> bool:
         return (cls.program, cls.line_no) in self._prefetched
 
-    async def prefetch(self, items: list[Classification], task: Task) -> None:
+    async def prefetch(self, items: list[Classification], task: Task, after: Any = None) -> Any:
         """Evaluate the executable lines a draft will offer next, all in one sandbox child.
 
         Their verdicts wait for the steps that offer those lines with the same program. A line the
         draft does not get to (a rejection before it, another candidate committed) is simply never
         asked for; when the batch fails or times out nothing is kept and each line runs on its own.
+        `after` (a sandbox Job) runs last in the same child; its value is returned (None: not run).
         """
         examples = _examples(task)
         self._prefetched.clear()
@@ -83,18 +85,25 @@ class SandboxEvaluator:
                 runs.append((cls, plan[0]))
                 deadline += plan[1]
         if len(runs) < 2:
-            return  # one line: its own step runs it as before
+            return None  # one line: its own step runs it as before
+        extra = None
+        if after is not None:  # a Job: the tests of the draft's predicted final code
+            extra = [after.func, list(after.args), SPECULATIVE_TEST_CPU_S]
+            deadline += SPECULATIVE_TEST_CPU_S + 1.0
         job = Job(
             "engine.oracle:run_candidates",
-            ([list(args) for _, args in runs], examples, self.example_timeout_s),
+            ([list(args) for _, args in runs], examples, self.example_timeout_s, extra),
             timeout_s=deadline,
         )
         result = await self.sandbox.run(job)
-        if not result.ok or not isinstance(result.value, list) or len(result.value) != len(runs):
-            return
-        for (cls, _), value in zip(runs, result.value):
-            one = JobResult(ok=True, value=value, duration_s=result.duration_s / len(runs))
-            self._prefetched[(cls.program, cls.line_no)] = verdict_from(one)
+        value = result.value if result.ok and isinstance(result.value, dict) else {}
+        verdicts = value.get("candidates")
+        if not isinstance(verdicts, list) or len(verdicts) != len(runs):
+            return None
+        for (cls, _), one in zip(runs, verdicts):
+            res = JobResult(ok=True, value=one, duration_s=result.duration_s / len(runs))
+            self._prefetched[(cls.program, cls.line_no)] = verdict_from(res)
+        return value.get("after")
 
 
 def _examples(task: Task) -> list[list[Any]]:

@@ -172,8 +172,12 @@ async def _prefetch_draft(
     chain = [cls]
     size = len(cls.program or "")
     state = agents.language.commit(state, first.text)
+    ended = False  # the draft reaches END: its final code is known, so its tests can run too
     for text in ahead()[:PREFETCH_LINES]:
-        if text == END or size + len(state.prefix) > PREFETCH_BYTES:
+        if text == END:
+            ended = True
+            break
+        if size + len(state.prefix) > PREFETCH_BYTES:
             break
         cls = agents.classify(state, text)
         agents.labels[(len(state.prefix), text)] = (state.prefix, cls)
@@ -183,7 +187,12 @@ async def _prefetch_draft(
             chain.append(cls)
             size += len(cls.program or "")
         state = agents.language.commit(state, text)
-    await prefetch(chain, task)
+    final = state.prefix if ended else None
+    tester = agents.tester
+    job = tester.job(final, task)[0] if final is not None and hasattr(tester, "job") else None
+    tested = await prefetch(chain, task, job) if job is not None else await prefetch(chain, task)
+    if job is not None and isinstance(tested, dict):
+        tester.prefetched = {final: tested}
 
 
 def _candidate_record(g: Gated) -> dict[str, Any]:

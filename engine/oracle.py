@@ -239,23 +239,55 @@ class Probe:
         hits.add(line)
 
 
-def run_candidates(items: list[list[Any]], examples: list[list[Any]], timeout_s: float) -> list[dict[str, Any]]:
+def run_candidates(
+    items: list[list[Any]], examples: list[list[Any]], timeout_s: float, after: list[Any] | None = None
+) -> dict[str, Any]:
     """(In a sandbox child.) `run_candidate` for several `[program, line_no]` in turn, in one child.
 
     The Evaluator's prefetch of a draft's coming lines: one fork instead of one per line. Each
     program runs from a fresh namespace, as each example already does; modules a program imported
     are dropped and the recursion limit restored before the next one, so what one program leaves
     behind in the interpreter reaches the next as little as it reaches the next example.
+
+    `after`, `[function path, args, cpu_s]`: a job to run last (the visible tests of the draft's
+    predicted final code); its value comes back as `after`, or None when it used up `cpu_s` of CPU
+    time or failed (the real Tester then runs it under its own limits).
     """
     modules = set(sys.modules)
     limit = sys.getrecursionlimit()
-    out = []
-    for program, line_no in items:
-        out.append(run_candidate(program, line_no, examples, timeout_s))
+
+    def restore() -> None:
         for name in set(sys.modules) - modules:
             del sys.modules[name]
         sys.setrecursionlimit(limit)
-    return out
+
+    out = []
+    for program, line_no in items:
+        out.append(run_candidate(program, line_no, examples, timeout_s))
+        restore()
+    value = None
+    if after is not None:
+        from engine._sandbox_worker import _resolve
+
+        expired = []
+
+        def on_timeout(signum: int, _frame: Any) -> None:
+            expired.append(True)
+            raise _Stop
+
+        signal.signal(signal.SIGPROF, on_timeout)
+        # repeating: a test runner that catches the first interruption is interrupted again at once
+        signal.setitimer(signal.ITIMER_PROF, float(after[2]), 0.05)
+        try:
+            value = _resolve(after[0])(*after[1])
+        except BaseException:
+            value = None
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        if expired:
+            value = None  # the real Tester runs it with its own, longer limit
+        restore()
+    return {"candidates": out, "after": value}
 
 
 def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout_s: float) -> dict[str, Any]:

@@ -80,8 +80,12 @@ class SandboxTester:
     def __init__(self, sandbox: Any, *, timeout_s: float = 10.0):
         self.sandbox = sandbox
         self.timeout_s = timeout_s
+        # Results of the draft's predicted final code, run by the Evaluator's prefetch in the same
+        # child as the draft's lines (see engine.loop); used when the final code is exactly that.
+        self.prefetched: dict[str, dict[str, Any]] = {}
 
-    async def test(self, code: str, task: Task) -> dict[str, Any]:
+    def job(self, code: str, task: Task) -> tuple[Any, int]:
+        """The sandbox job that tests `code` and how many checks it runs; (None, 0) when nothing can."""
         from .sandbox import Job
 
         tests = split_statements(task.visible_tests)
@@ -89,11 +93,18 @@ class SandboxTester:
             [ex.stdin, _literal(ex.expected)] for ex in task.examples if ex.form == "stdio" and ex.stdin is not None
         ]
         if tests:
-            job, count = Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s), len(tests)
-        elif stdio:
-            job, count = Job("engine.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s), len(stdio)
-        else:
+            return Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s), len(tests)
+        if stdio:
+            return Job("engine.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s), len(stdio)
+        return None, 0
+
+    async def test(self, code: str, task: Task) -> dict[str, Any]:
+        job, count = self.job(code, task)
+        if job is None:
             return {"ran": 0, "passed": 0, "failed": 0, "ok": None}
+        known = self.prefetched.pop(code, None)
+        if known is not None:
+            return dict(known)
         result = await self.sandbox.run(job)
         if not result.ok:
             error = "timeout" if result.timed_out else result.error

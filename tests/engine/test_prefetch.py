@@ -27,14 +27,18 @@ class LineByLineEvaluator(SandboxEvaluator):
     prefetch = None  # type: ignore[assignment]
 
 
-def responder(solutions: dict[str, str]) -> Any:
-    """Greedy answers carry a wrong last `return` (caught on the examples); samples are the reference."""
+WRONG = ("HumanEval/9", "HumanEval/26")
+
+
+def responder(solutions: dict[str, tuple[str, str]]) -> Any:
+    """For the WRONG tasks the greedy answer's last `return` is wrong (caught on the examples) and
+    samples are the reference; the other tasks get the reference every time."""
 
     def respond(request: dict[str, Any]) -> Reply:
         prefix = user_code(request)
-        full = next((s for s in solutions.values() if s.startswith(prefix)), prefix)
+        task_id, full = next(((t, s) for t, s in solutions.values() if s.startswith(prefix)), ("", prefix))
         rest = full[len(prefix) :]
-        if request.get("temperature", 0) == 0:
+        if request.get("temperature", 0) == 0 and task_id in WRONG:
             lines = rest.split("\n")
             last = max((i for i, line in enumerate(lines) if line.strip().startswith("return ")), default=None)
             if last is not None:
@@ -85,7 +89,7 @@ async def generate(base_url: str, line_by_line: bool, jobs: list[str]) -> list[t
                     agents.evaluator = LineByLineEvaluator(rt.sandbox, example_timeout_s=1.0)
                 trace = MemoryTrace()
                 result = await run_task(items[task_id], cfg, agents, trace=trace)
-                out.append((result.code, decisions(trace.events)))
+                out.append((result.code, decisions(trace.events), json.dumps(result.tests, sort_keys=True)))
     return out
 
 
@@ -94,13 +98,18 @@ def test_prefetched_verdicts_equal_line_by_line_ones_with_fewer_children(
 ) -> None:
     monkeypatch.setenv("VIGOR_TEST_KEY", "k")
     items = load_humaneval()
-    scripted_llm.responder = responder({it.task.prompt: it.task.prompt + (it.task.reference or "") for it in items})
+    scripted_llm.responder = responder(
+        {it.task.prompt: (it.task.task_id, it.task.prompt + (it.task.reference or "")) for it in items}
+    )
     batched_jobs: list[str] = []
     single_jobs: list[str] = []
     batched = asyncio.run(generate(scripted_llm.base_url, False, batched_jobs))
     single = asyncio.run(generate(scripted_llm.base_url, True, single_jobs))
     assert batched == single
     # the wrong greedy return was caught and the sampled reference line committed, in both modes
-    assert all("exec.wrong_return" in d for _, d in batched)
+    assert [("exec.wrong_return" in d) for _, d, _ in batched] == [t in WRONG for t in TASKS]
+    assert all(json.loads(t)["ok"] for _, _, t in batched)  # the visible tests ran on the final code
+    # a draft that ran to END without a rejection had its final code tested inside the batch child
+    assert batched_jobs.count("engine.tester:child_run_tests") < single_jobs.count("engine.tester:child_run_tests")
     assert "engine.oracle:run_candidates" in batched_jobs and "engine.oracle:run_candidates" not in single_jobs
     assert len(batched_jobs) <= 0.6 * len(single_jobs), (len(batched_jobs), len(single_jobs))
