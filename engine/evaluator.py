@@ -84,8 +84,8 @@ class SandboxEvaluator:
             if not isinstance(plan, Verdict):
                 runs.append((cls, plan[0]))
                 deadline += plan[1]
-        if len(runs) < 2:
-            return None  # one line: its own step runs it as before
+        if not runs or (len(runs) < 2 and after is None):
+            return None  # one line and nothing else: its own step runs it as before
         extra = None
         if after is not None:  # a Job: the tests of the draft's predicted final code
             extra = [after.func, list(after.args), SPECULATIVE_TEST_CPU_S]
