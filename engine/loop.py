@@ -190,7 +190,7 @@ async def _prefetch_draft(
     final = state.prefix if ended else None
     tester = agents.tester
     job = tester.job(final, task)[0] if final is not None and hasattr(tester, "job") else None
-    tested = await prefetch(chain, task, job) if job is not None else await prefetch(chain, task)
+    tested = await prefetch(chain, task, job)
     if job is not None and isinstance(tested, dict):
         tester.prefetched = {final: tested}
 

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lsp"))
 
+from lsp_client import settings
 from scripted_llm import Reply, ScriptedLLM
 
 BUFFER = (
@@ -43,19 +45,8 @@ def serve() -> ScriptedLLM:
 
 
 def client_settings(base_url: str) -> dict[str, Any]:
-    """The `vigor` settings every client sends (camelCase, as in docs/editors.md)."""
-    return {
-        "baseUrl": base_url,
-        "model": "scripted",
-        "apiKeyEnv": "VIGOR_TEST_KEY",
-        "candidates": 3,
-        "maxRetries": 1,
-        "backoffS": 0.01,
-        "timeoutS": 5.0,
-        "sandbox": {"exampleTimeoutS": 0.5},
-        "runPolicy": {"maxSteps": 12, "maxLines": 8, "maxLlmCalls": 20},
-        "confirmTimeoutS": 1.0,
-    }
+    """The `vigor` settings every client sends (camelCase, as in docs/editors.md): the LSP tests' own."""
+    return settings(base_url, model="scripted")
 
 
 def client_env(base_url: str, workdir: Path, out: Path) -> dict[str, str]:

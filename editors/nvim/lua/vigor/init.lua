@@ -182,6 +182,10 @@ local function with_client(bufnr, fn)
   try()
 end
 
+local function report_error(err)
+  return notify(err.message or tostring(err), vim.log.levels.ERROR)
+end
+
 --- :VigorGenerate [instruction]: generate at the cursor of the current buffer.
 function M.generate(instruction)
   local bufnr = vim.api.nvim_get_current_buf()
@@ -205,7 +209,7 @@ function M.generate(instruction)
         if sessions[bufnr] == session then
           sessions[bufnr] = nil
         end
-        return notify(err.message or tostring(err), vim.log.levels.ERROR)
+        return report_error(err)
       end
       session.id = result.sessionId
       latest[bufnr] = result.sessionId
@@ -214,17 +218,26 @@ function M.generate(instruction)
   end)
 end
 
---- :VigorCancel: cancel the session of the current buffer (else the server's latest one).
-function M.cancel()
+--- The current buffer and its running vigor client; the client is nil (and the user told) without one.
+local function current_client()
   local bufnr = vim.api.nvim_get_current_buf()
   local client = M.client(bufnr)
   if not client then
-    return notify("no vigor client in this buffer", vim.log.levels.WARN)
+    notify("no vigor client in this buffer", vim.log.levels.WARN)
+  end
+  return bufnr, client
+end
+
+--- :VigorCancel: cancel the session of the current buffer (else the server's latest one).
+function M.cancel()
+  local bufnr, client = current_client()
+  if not client then
+    return
   end
   local session = sessions[bufnr]
   execute(client, "vigor.cancel", { sessionId = session and session.id or nil }, function(err, result)
     if err then
-      return notify(err.message or tostring(err), vim.log.levels.ERROR)
+      return report_error(err)
     end
     if not (result and result.cancelled) then
       notify("no running session to cancel")
@@ -234,16 +247,15 @@ end
 
 --- :VigorTrace: open the trace page of the buffer's latest session and echo its path.
 function M.trace()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client = M.client(bufnr)
+  local bufnr, client = current_client()
   if not client then
-    return notify("no vigor client in this buffer", vim.log.levels.WARN)
+    return
   end
   local session = sessions[bufnr]
   local id = (session and session.id) or latest[bufnr]
   execute(client, "vigor.openTrace", { sessionId = id }, function(err, path)
     if err then
-      return notify(err.message or tostring(err), vim.log.levels.ERROR)
+      return report_error(err)
     end
     notify("trace: " .. tostring(path))
     fire("VigorTrace", { path = path })
