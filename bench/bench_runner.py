@@ -24,10 +24,10 @@ from pathlib import Path
 from _common import report
 from scripted_llm import ScriptedLLM, replay_solution
 
-import engine.coders.openai_coder  # noqa: F401 - import the openai client (~1 s) before any timing
+import engine.agents.coders.openai_coder  # noqa: F401 - import the openai client (~1 s) before any timing
 from engine.config import parse_config
 from engine.datasets.humaneval import load_humaneval
-from engine.runner import run_items
+from engine.runs.runner import run_items
 
 
 async def one(items, server, concurrency: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ import time
 
 from _common import median_ms, report
 
-from engine.sandbox import Job, Sandbox
+from engine.execution.sandbox import Job, Sandbox
 
 PROGRAM = (
     "def below_zero(operations):\n"
@@ -42,8 +42,8 @@ async def measure(job: Job, runs: int, sandbox: Sandbox) -> list[float]:
 
 async def main(runs: int) -> None:
     async with Sandbox() as sandbox:
-        trivial = await measure(Job("engine.tester:child_run_program", ("x = 1",)), runs, sandbox)
-        oracle = await measure(Job("engine.oracle:run_candidate", (PROGRAM, 6, EXAMPLES, 1.0)), runs, sandbox)
+        trivial = await measure(Job("engine.agents.tester:child_run_program", ("x = 1",)), runs, sandbox)
+        oracle = await measure(Job("engine.execution.oracle:run_candidate", (PROGRAM, 6, EXAMPLES, 1.0)), runs, sandbox)
         isolation = sandbox.isolation
     report(
         "sandbox_execution",

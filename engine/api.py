@@ -12,12 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .coders.base import Coder
-from .config import VigorConfig
-from .errors import ConfigError
-from .loop import Agents, Result, StepInfo, run_task
-from .trace import TraceSink
-from .types import Task
+from engine.agents.coders.base import Coder
+from engine.config import VigorConfig
+from engine.errors import ConfigError
+from engine.loop.steps import Agents, Result, StepInfo, run_task
+from engine.trace import TraceSink
+from engine.types import Task
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Runtime:
     @property
     def sandbox(self) -> Any:
         if self._sandbox is None:
-            from .sandbox import Sandbox
+            from engine.execution.sandbox import Sandbox
 
             sb = self.config.sandbox
             self._sandbox = Sandbox(memory_mb=sb.memory_mb, cpu_s=sb.cpu_s, workers=sb.workers)
@@ -72,7 +72,7 @@ class Runtime:
         load the bundled model (a minute on first use). `progress` gets short messages, from a worker
         thread. Idempotent; a no-op for any other provider."""
         if self._needs_local_model():
-            from .local_model import shared_server
+            from engine.llm.local_model import shared_server
 
             server = shared_server(ctx_size=self.config.llm.for_agent("coder").ctx_size)
             await asyncio.to_thread(server.start, progress)
@@ -80,12 +80,12 @@ class Runtime:
     def llm_client(self) -> Any:
         """The shared client for the coder (starts the bundled model on first use if configured)."""
         if self._client is None:
-            from .llm import LLMClient
+            from engine.llm.client import LLMClient
 
             cfg = self.config.llm.for_agent("coder")
             base_url = cfg.base_url
             if self._needs_local_model():
-                from .local_model import shared_server
+                from engine.llm.local_model import shared_server
 
                 server = shared_server(ctx_size=cfg.ctx_size)
                 base_url = server.start()
@@ -98,11 +98,11 @@ class Runtime:
     def make_coder(self) -> Coder:
         c = self.config.coder
         if c.kind == "reference":
-            from .coders.reference import ReferenceCoder
+            from engine.agents.coders.reference import ReferenceCoder
 
             return ReferenceCoder(k=c.k, seed=c.seed, distractors=c.distractors)
         if c.kind == "openai":
-            from .coders.openai_coder import OpenAICoder
+            from engine.agents.coders.openai_coder import OpenAICoder
 
             client = self.llm_client()
             ctx = self.config.context
@@ -113,10 +113,10 @@ class Runtime:
         """A fresh set of agents for one task (coders keep per-task draft state)."""
         cfg = self.config
         chosen = cfg.context.agents
-        from .evaluator import SandboxEvaluator
-        from .language import LanguageAgent, parser_named
-        from .reviewer import RuleReviewer
-        from .tester import SandboxTester
+        from engine.agents.evaluator import SandboxEvaluator
+        from engine.agents.language.agent import LanguageAgent, parser_named
+        from engine.agents.reviewer import RuleReviewer
+        from engine.agents.tester import SandboxTester
 
         language = (
             LanguageAgent(parse=parser_named(cfg.context.parser))
@@ -146,7 +146,7 @@ class Runtime:
     ) -> Result:
         agents = self.agents()
         if self.config.coder.mode == "oneshot":
-            from .oneshot import run_oneshot
+            from engine.loop.oneshot import run_oneshot
 
             return await run_oneshot(task, self.config, agents, trace=trace)
         return await run_task(task, self.config, agents, trace=trace, on_step=on_step, is_cancelled=is_cancelled)

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from .config import VigorConfig, load_config
-from .errors import ConfigError, VigorError
+from engine.config import VigorConfig, load_config
+from engine.errors import ConfigError, VigorError
 
 log = logging.getLogger("vigor")
 
@@ -39,10 +39,10 @@ def _run_dir(cfg: VigorConfig, out: str | None) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .datasets.registry import load_items
-    from .evaluate import evaluate_run
-    from .llm import load_env_files
-    from .report import gate_report
+    from engine.datasets.registry import load_items
+    from engine.llm.client import load_env_files
+    from engine.runs.evaluate import evaluate_run
+    from engine.runs.report import gate_report
 
     load_env_files()
     overrides = _parse_sets(args.set or [])
@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _all_results(run_dir: Path) -> list[dict]:
-    from .runner import read_results
+    from engine.runs.runner import read_results
 
     return read_results(run_dir)
 
@@ -87,7 +87,7 @@ def _all_results(run_dir: Path) -> list[dict]:
 async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .runner import run_items
+    from engine.runs.runner import run_items
 
     with Progress(
         TextColumn("[bold]vigor run"),
@@ -156,7 +156,7 @@ def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_run
+    from engine.runs.evaluate import evaluate_run
 
     run_dir = Path(args.run_dir)
     summary = asyncio.run(
@@ -184,7 +184,7 @@ def cmd_trace_show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from .inspect_run import task_steps
+    from engine.runs.inspect import task_steps
 
     data = task_steps(args.run_dir, args.task_id)
     console = Console()
@@ -209,7 +209,7 @@ def cmd_trace_stats(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .inspect_run import stats
+    from engine.runs.inspect import stats
 
     data = stats(args.run_dir)
     console = Console()
@@ -236,7 +236,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .inspect_run import compare
+    from engine.runs.inspect import compare
 
     data = compare(args.run_a, args.run_b)
     table = Table(title=f"{data['common_tasks']} tasks in common")

@@ -29,7 +29,7 @@ import numbers
 import re
 from typing import Any
 
-from .types import Example
+from engine.types import Example
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from pygls.uris import from_fs_path, to_fs_path
 from engine.api import Runtime
 from engine.config import VigorConfig
 from engine.errors import ConfigError
-from engine.loop import StepInfo
+from engine.loop.steps import StepInfo
+from engine.runs.trace_html import write_task_html
 from engine.trace import JsonlTrace, read_trace
-from engine.trace_html import write_task_html
 
 from . import __version__
 from .context import build_context
@@ -48,7 +48,7 @@ class VigorServer(LanguageServer):
         return merge(self.init_settings, self.ws_settings)
 
     def config(self) -> VigorConfig:
-        from engine.local_model import local_available
+        from engine.llm.local_model import local_available
 
         return to_config(self.settings, local_available=local_available)
 
@@ -164,13 +164,13 @@ def _warm_imports() -> None:
     import importlib
 
     for name in (
-        "engine.local_model",
-        "engine.coders.openai_coder",
-        "engine.evaluator",
-        "engine.language",
-        "engine.reviewer",
-        "engine.tester",
-        "engine.sandbox",
+        "engine.llm.local_model",
+        "engine.agents.coders.openai_coder",
+        "engine.agents.evaluator",
+        "engine.agents.language.agent",
+        "engine.agents.reviewer",
+        "engine.agents.tester",
+        "engine.execution.sandbox",
     ):
         try:
             importlib.import_module(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import Task
+from engine.types import Task
 
 
 @dataclass(frozen=True)

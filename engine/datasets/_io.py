@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
-from . import BenchItem
+from engine.datasets import BenchItem
+from engine.errors import DatasetError
 
 # What a malformed row can raise while it is built; anything else is a bug, not bad data.
 _ROW_ERRORS = (

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..types import Example, Task
-from . import BenchItem, Hidden
-from ._io import json_field, load_rows, require_file
+from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import json_field, load_rows, require_file
+from engine.types import Example, Task
 
 SHOWN = 2
 """At most this many cases are visible; at least one case always stays hidden."""

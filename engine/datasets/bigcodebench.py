@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ..examples import extract_examples
-from ..types import Task
-from . import BenchItem, Hidden
-from ._io import load_rows, require_file
-from .humaneval import visible_tests_from_examples
+from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import load_rows, require_file
+from engine.datasets.humaneval import visible_tests_from_examples
+from engine.examples import extract_examples
+from engine.types import Task
 
 
 def _bcb_item(row: dict[str, Any]) -> BenchItem:

@@ -1,7 +1,7 @@
 """Helpers the scoring programs (and some visible tests) import inside the sandbox child.
 
 Each `run_*` function raises AssertionError at the first failing case and returns when every
-case passes, which is what `engine.tester.child_run_program` counts as a pass.
+case passes, which is what `engine.agents.tester.child_run_program` counts as a pass.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import importlib.util
 import re
 from typing import Any
 
-from ..types import Task
-from . import BenchItem, Hidden
-from ._io import json_field, load_rows, require_file
+from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import json_field, load_rows, require_file
+from engine.types import Task
 
 LIBRARY_MODULES = {
     "numpy": "numpy",

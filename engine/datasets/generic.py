@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import DatasetError
-from ..examples import extract_examples
-from ..types import Task
-from . import BenchItem, Hidden
-from ._io import load_rows, require_file
-from .humaneval import visible_tests_from_examples
+from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import load_rows, require_file
+from engine.datasets.humaneval import visible_tests_from_examples
+from engine.errors import DatasetError
+from engine.examples import extract_examples
+from engine.types import Task
 
 ROLES = {
     "id": "task_id",

@@ -7,10 +7,10 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import DatasetError
-from ..examples import extract_examples
-from ..types import Task
-from . import BenchItem, Hidden
+from engine.datasets import BenchItem, Hidden
+from engine.errors import DatasetError
+from engine.examples import extract_examples
+from engine.types import Task
 
 
 def bundled_path() -> Path:

@@ -14,10 +14,10 @@ import pickle
 import zlib
 from typing import Any
 
-from ..types import Task
-from . import BenchItem, Hidden
-from ._io import json_field, load_rows, require_file
-from .apps import call_examples, prelude_for, stdio_examples
+from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import json_field, load_rows, require_file
+from engine.datasets.apps import call_examples, prelude_for, stdio_examples
+from engine.types import Task
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -10,10 +10,10 @@ import ast
 import builtins
 from typing import Any
 
-from ..types import Example, Task
-from . import BenchItem, Hidden
-from ._io import json_field, load_rows, require_file
-from .humaneval import docstring_task
+from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import json_field, load_rows, require_file
+from engine.datasets.humaneval import docstring_task
+from engine.types import Example, Task
 
 
 def _inputs(row: dict[str, Any]) -> list[Any]:

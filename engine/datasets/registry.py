@@ -6,9 +6,9 @@ import fnmatch
 import importlib
 import logging
 
-from ..config import DatasetConfig
-from ..errors import DatasetError
-from . import BenchItem
+from engine.config import DatasetConfig
+from engine.datasets import BenchItem
+from engine.errors import DatasetError
 
 log = logging.getLogger(__name__)
 

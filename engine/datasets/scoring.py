@@ -1,7 +1,7 @@
 """How scoring runs a finished program against a benchmark's hidden tests (after generation only).
 
 `hidden_program(code, hidden)` builds one program that raises when a hidden test fails and runs
-to the end when all pass; `engine.evaluate` runs it in the sandbox. The heavy lifting lives in
+to the end when all pass; `engine.runs.evaluate` runs it in the sandbox. The heavy lifting lives in
 `engine.datasets.checks`, which the program imports inside the sandbox child; data travels as a
 JSON string literal so that no value needs a Python repr that round-trips.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from ..errors import ConfigError
-from . import Hidden
+from engine.datasets import Hidden
+from engine.errors import ConfigError
 
 _CHECKS = "import json as _vigor_json\nimport engine.datasets.checks as _vigor_checks\n"
 

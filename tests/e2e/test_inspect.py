@@ -10,7 +10,7 @@ from scripted_llm import Reply, ScriptedLLM
 
 from engine.cli import main
 from engine.errors import ConfigError
-from engine.inspect_run import compare, stats, task_steps
+from engine.runs.inspect import compare, stats, task_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ["HumanEval/0", "HumanEval/47", "HumanEval/53"]

@@ -32,7 +32,7 @@ def sleep_with_grandchild(pid_file: str) -> None:
 
 
 def progress_then_hang() -> None:
-    from engine._sandbox_worker import progress
+    from engine.execution.worker import progress
 
     progress({"step": 1})
     while True:

@@ -1,4 +1,4 @@
-from engine.commit import Gated, choose, choose_fallback, commit_key
+from engine.agents.commit import Gated, choose, choose_fallback, commit_key
 from engine.config import CommitPolicy
 from engine.types import Candidate, Classification, Label, Outcome, Verdict
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from scripted_llm import Reply, ScriptedLLM
 
+from engine.agents.coders.openai_coder import build_messages
+from engine.agents.language.agent import LanguageAgent, ast_parse
+from engine.agents.reviewer import RuleReviewer
 from engine.api import Runtime
-from engine.coders.openai_coder import build_messages
 from engine.config import VigorConfig, parse_config
 from engine.datasets.humaneval import load_humaneval
 from engine.errors import ConfigError
-from engine.language import LanguageAgent, ast_parse
-from engine.reviewer import RuleReviewer
-from engine.runner import run_items
+from engine.runs.runner import run_items
 from engine.types import Label, Task
 
 TASK = Task(

@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from engine.evaluator import SandboxEvaluator
-from engine.sandbox import Sandbox
+from engine.agents.evaluator import SandboxEvaluator
+from engine.execution.sandbox import Sandbox
 from engine.types import Classification, Example, Label, Outcome, Task, Verdict
 
 PREFIX = "def f(arr):\n    i = 0\n    n = len(arr)\n"

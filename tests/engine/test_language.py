@@ -9,8 +9,8 @@ import warnings
 
 import pytest
 
-from engine.coders.reference import distractor_indent, distractor_syntax
-from engine.language import LanguageAgent, ParseState, libcst_parse
+from engine.agents.coders.reference import distractor_indent, distractor_syntax
+from engine.agents.language.agent import LanguageAgent, ParseState, libcst_parse
 from engine.types import END, Classification, Label
 
 AGENT = LanguageAgent()

@@ -5,7 +5,7 @@ from scripted_llm import Reply, ScriptedLLM
 
 from engine.config import LLMConfig
 from engine.errors import LLMError
-from engine.llm import LLMClient, ReplayMiss, resolve_api_key
+from engine.llm.client import LLMClient, ReplayMiss, resolve_api_key
 
 MSG = [{"role": "user", "content": "hi"}]
 

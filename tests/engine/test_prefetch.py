@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from scripted_llm import Reply, ScriptedLLM, user_code
 
+from engine.agents.evaluator import SandboxEvaluator
 from engine.api import Runtime
 from engine.config import parse_config
 from engine.datasets.humaneval import load_humaneval
-from engine.evaluator import SandboxEvaluator
-from engine.loop import run_task
-from engine.sandbox import Sandbox
+from engine.execution.sandbox import Sandbox
+from engine.loop.steps import run_task
 from engine.trace import MemoryTrace
 
 TASKS = ["HumanEval/0", "HumanEval/2", "HumanEval/9", "HumanEval/12", "HumanEval/26"]
@@ -110,6 +110,11 @@ def test_prefetched_verdicts_equal_line_by_line_ones_with_fewer_children(
     assert [("exec.wrong_return" in d) for _, d, _ in batched] == [t in WRONG for t in TASKS]
     assert all(json.loads(t)["ok"] for _, _, t in batched)  # the visible tests ran on the final code
     # a draft that ran to END without a rejection had its final code tested inside the batch child
-    assert batched_jobs.count("engine.tester:child_run_tests") < single_jobs.count("engine.tester:child_run_tests")
-    assert "engine.oracle:run_candidates" in batched_jobs and "engine.oracle:run_candidates" not in single_jobs
+    assert batched_jobs.count("engine.agents.tester:child_run_tests") < single_jobs.count(
+        "engine.agents.tester:child_run_tests"
+    )
+    assert (
+        "engine.execution.oracle:run_candidates" in batched_jobs
+        and "engine.execution.oracle:run_candidates" not in single_jobs
+    )
     assert len(batched_jobs) <= 0.6 * len(single_jobs), (len(batched_jobs), len(single_jobs))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.sandbox import Job, JobResult, Sandbox
+from engine.execution.sandbox import Job, JobResult, Sandbox
 
 HERE = Path(__file__).parent
 
@@ -77,7 +77,7 @@ def test_memory_limit_stops_a_large_allocation() -> None:
 
 
 def test_no_network_where_the_platform_allows_isolation() -> None:
-    from engine.sandbox import _network_isolation_available
+    from engine.execution.sandbox import _network_isolation_available
 
     if not _network_isolation_available():
         pytest.skip("unshare -n is not permitted here; the sandbox runs without network isolation")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from engine.sandbox import Sandbox
-from engine.tester import SandboxTester
+from engine.agents.tester import SandboxTester
+from engine.execution.sandbox import Sandbox
 from engine.types import Example, Task
 
 

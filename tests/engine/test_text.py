@@ -1,4 +1,4 @@
-from engine.coders.text import continuation_lines, strip_fences
+from engine.agents.coders.text import continuation_lines, strip_fences
 
 PREFIX = 'def add(a, b):\n    """Add two numbers."""\n'
 

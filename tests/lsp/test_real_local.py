@@ -11,7 +11,7 @@ import os
 import pytest
 from lsp_client import Editor
 
-from engine.local_model import local_available
+from engine.llm.local_model import local_available
 
 pytestmark = [
     pytest.mark.real_llm,

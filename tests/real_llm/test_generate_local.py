@@ -15,8 +15,8 @@ import pytest
 from engine.api import Runtime
 from engine.config import parse_config
 from engine.datasets.humaneval import load_humaneval
-from engine.local_model import local_available
-from engine.loop import Result
+from engine.llm.local_model import local_available
+from engine.loop.steps import Result
 from engine.trace import MemoryTrace
 
 pytestmark = [
@@ -59,7 +59,7 @@ def decisions(events: list[dict[str, Any]]) -> str:
 def test_prepare_loads_the_model_off_the_event_loop() -> None:
     import threading
 
-    from engine.local_model import shared_server
+    from engine.llm.local_model import shared_server
 
     config = parse_config(CONFIG)
     server = shared_server(ctx_size=config.llm.ctx_size)

@@ -15,10 +15,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from engine.coders.openai_coder import build_messages
-from engine.coders.text import continuation_lines, expected_indent
+from engine.agents.coders.openai_coder import build_messages
+from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.errors import ModelError
-from engine.local_model import (
+from engine.llm.local_model import (
     MODEL_NAME,
     MODEL_SHA256,
     LocalModelServer,

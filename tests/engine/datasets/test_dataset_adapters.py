@@ -110,8 +110,8 @@ def test_gzipped_file_reads_like_the_plain_one(kind: str, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_reference_run_of_fixture_scores_pass_at_1(kind: str, tmp_path: Path) -> None:
-    from engine.evaluate import evaluate_run
-    from engine.runner import run_items
+    from engine.runs.evaluate import evaluate_run
+    from engine.runs.runner import run_items
 
     name, extra = CASES[kind]
     config = _config(kind, FIXTURES / name, **extra)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from test_dataset_adapters import CASES, _load
 
+from engine.agents.tester import child_run_program
 from engine.datasets import BenchItem, Hidden
 from engine.datasets.livecodebench import decode_private
 from engine.datasets.registry import load_items
 from engine.datasets.scoring import hidden_program
 from engine.errors import DatasetError
-from engine.tester import child_run_program
 
 
 def _score(code: str, item: BenchItem) -> dict:
@@ -117,8 +117,8 @@ def test_evaluate_counts_unscorable_tasks_apart(tmp_path: Path) -> None:
 
     from test_dataset_adapters import _config
 
-    from engine.evaluate import evaluate_run
-    from engine.runner import run_items
+    from engine.runs.evaluate import evaluate_run
+    from engine.runs.runner import run_items
 
     pytest.importorskip("numpy")
     try:

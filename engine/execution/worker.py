@@ -1,6 +1,6 @@
 """The sandbox worker (DESIGN §2): a small long-lived process that forks one child per job.
 
-Started by `engine.sandbox.Sandbox` as `python -m engine._sandbox_worker`, under `unshare -n` where
+Started by `engine.execution.sandbox.Sandbox` as `python -m engine.execution.worker`, under `unshare -n` where
 the platform allows it. It imports only the standard library (plus the job modules it is asked
 for, once, before forking), so a fork costs about a millisecond and a child starts warm.
 
@@ -199,8 +199,8 @@ def _respond(out: Any, child: _Child, *, timed_out: bool, status: int | None = N
 
 
 def main() -> None:
-    # Run as `-m`, this module is __main__: make job code's `import engine._sandbox_worker` find it.
-    sys.modules.setdefault("engine._sandbox_worker", sys.modules[__name__])
+    # Run as `-m`, this module is __main__: make job code's `import engine.execution.worker` find it.
+    sys.modules.setdefault("engine.execution.worker", sys.modules[__name__])
     max_parallel = int(os.environ.get("VIGOR_SANDBOX_PARALLEL", "0")) or (os.cpu_count() or 1)
     limits = json.loads(os.environ.get("VIGOR_SANDBOX_LIMITS", "{}"))
     for name in _WARM:

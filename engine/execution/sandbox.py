@@ -1,7 +1,7 @@
 """The sandbox (DESIGN §2), orchestrator side: jobs go to a small long-lived worker that forks a child each.
 
 Generated code never runs in the orchestrator. `Sandbox.run(Job(...))` sends a job to the worker
-(`engine._sandbox_worker`) and awaits its result; many jobs may be in flight at once, the worker
+(`engine.execution.worker`) and awaits its result; many jobs may be in flight at once, the worker
 runs up to `parallel` children at a time (one per core by default, so wall-clock timeouts are not
 eaten by queueing) and kills a child's whole process group at its deadline. The worker runs under
 `unshare -n` (no network) where the platform allows it; `Sandbox.isolation` says what was applied.
@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SandboxError
+from engine.errors import SandboxError
 
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">I")
-_PRELOAD = ("engine.tester", "engine.oracle", "engine.examples")
+_PRELOAD = ("engine.agents.tester", "engine.execution.oracle", "engine.examples")
 _UNSHARE: bool | None = None
 
 
@@ -142,7 +142,7 @@ class Sandbox:
         await self.close()
 
     async def _spawn(self) -> _Worker:
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding the engine package
         # `-S` skips site's .pth processing (it makes every fork slower); the library paths are
         # put on PYTHONPATH instead, so generated code still imports what is installed.
         paths = [
@@ -161,7 +161,7 @@ class Sandbox:
         }
         for secret in [k for k in env if k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))]:
             del env[secret]  # generated code has no business reading the user's keys
-        cmd = [sys.executable, "-S", "-m", "engine._sandbox_worker"]
+        cmd = [sys.executable, "-S", "-m", "engine.execution.worker"]
         isolated = _network_isolation_available()
         if isolated:
             cmd = ["unshare", "-n", *cmd]

@@ -1,6 +1,6 @@
 """The speculative oracle, child side: the first-arrival rule of DESIGN §1 under a line tracer.
 
-Runs inside a sandbox child (`engine._sandbox_worker`), so it imports only the standard library
+Runs inside a sandbox child (`engine.execution.worker`), so it imports only the standard library
 and `engine.examples`. The candidate is the last statement of `program`. On each visible example
 the program is executed and the example's call evaluated under `sys.settrace`, tracing only the
 code object that holds the candidate, and the example stops at the first of:
@@ -267,7 +267,7 @@ def run_candidates(
         restore()
     value = None
     if after is not None:
-        from engine._sandbox_worker import _resolve
+        from engine.execution.worker import _resolve
 
         expired = []
 
@@ -298,8 +298,8 @@ def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout
     "examples": [outcome, ...]}`; each outcome has `outcome` in ok / wrong_return / raised /
     timeout / unreached plus detail.
     """
-    from engine._sandbox_worker import progress
     from engine.examples import values_match
+    from engine.execution.worker import progress
 
     tree = ast.parse(program, PROGRAM_FILE)
     site = locate(tree, line_no)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ..config import CoderConfig, CoderPrompts, LLMConfig
-from ..llm import ChatResult, LLMClient
-from ..types import END, Candidate, Task, Usage
-from .base import Proposal, ProposeRequest
-from .text import continuation_lines, expected_indent
+from engine.agents.coders.base import Proposal, ProposeRequest
+from engine.agents.coders.text import continuation_lines, expected_indent
+from engine.config import CoderConfig, CoderPrompts, LLMConfig
+from engine.llm.client import ChatResult, LLMClient
+from engine.types import END, Candidate, Task, Usage
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from urllib.parse import urlparse
 
 import openai
 
-from .config import LLMConfig
-from .errors import LLMError
-from .types import Usage
+from engine.config import LLMConfig
+from engine.errors import LLMError
+from engine.types import Usage
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .coders.base import Coder, Proposal, ProposeRequest
-from .commit import Decision, Gated, choose, choose_fallback
-from .config import VigorConfig
-from .errors import LLMError
-from .reviewer import Reviewer
-from .trace import NullTrace, TraceSink
-from .types import END, Candidate, Classification, Label, Outcome, Task, Usage, Verdict
+from engine.agents.coders.base import Coder, Proposal, ProposeRequest
+from engine.agents.commit import Decision, Gated, choose, choose_fallback
+from engine.agents.reviewer import Reviewer
+from engine.config import VigorConfig
+from engine.errors import LLMError
+from engine.trace import NullTrace, TraceSink
+from engine.types import END, Candidate, Classification, Label, Outcome, Task, Usage, Verdict
 
 log = logging.getLogger(__name__)
 

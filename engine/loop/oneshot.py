@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .coders.text import continuation_lines, expected_indent
-from .config import VigorConfig
-from .errors import LLMError
-from .loop import Agents, Result
-from .trace import NullTrace, TraceSink
-from .types import Task, Usage
+from engine.agents.coders.text import continuation_lines, expected_indent
+from engine.config import VigorConfig
+from engine.errors import LLMError
+from engine.loop.steps import Agents, Result
+from engine.trace import NullTrace, TraceSink
+from engine.types import Task, Usage
 
 
 async def run_oneshot(task: Task, config: VigorConfig, agents: Agents, *, trace: TraceSink | None = None) -> Result:
@@ -28,7 +28,7 @@ async def run_oneshot(task: Task, config: VigorConfig, agents: Agents, *, trace:
         if client is None:  # e.g. the reference coder: its oneshot is the reference itself
             lines = (task.reference or "").rstrip().split("\n")
         else:
-            from .coders.openai_coder import build_messages
+            from engine.agents.coders.openai_coder import build_messages
 
             messages = build_messages(task, prompt, prompts=config.context.prompts.coder)
             result = await client.chat(messages, n=1, context=f"{task.task_id} oneshot")

@@ -13,12 +13,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from .config import parse_config
-from .datasets import BenchItem
-from .datasets.registry import load_items
-from .datasets.scoring import hidden_program
-from .errors import ConfigError
-from .runner import read_results
+from engine.config import parse_config
+from engine.datasets import BenchItem
+from engine.datasets.registry import load_items
+from engine.datasets.scoring import hidden_program
+from engine.errors import ConfigError
+from engine.runs.runner import read_results
 
 
 def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str]:
@@ -131,7 +131,7 @@ async def _external(command: str, predictions: str, out_dir: Path) -> dict[str, 
 async def _execute(
     results: list[dict[str, Any]], items: dict[str, BenchItem], timeout_s: float, concurrency: int
 ) -> list[dict[str, Any]]:
-    from .sandbox import Job, Sandbox
+    from engine.execution.sandbox import Job, Sandbox
 
     sem = asyncio.Semaphore(concurrency)
     async with Sandbox(workers=min(concurrency, 4)) as sandbox:
@@ -142,7 +142,7 @@ async def _execute(
                 return {"task_id": r["task_id"], "passed": False, "error": "task not in dataset"}
             program = hidden_program(r["code"], item.hidden)
             async with sem:
-                res = await sandbox.run(Job("engine.tester:child_run_program", (program,), timeout_s=timeout_s))
+                res = await sandbox.run(Job("engine.agents.tester:child_run_program", (program,), timeout_s=timeout_s))
             if res.timed_out:
                 return {"task_id": r["task_id"], "passed": False, "error": "timeout"}
             if not res.ok:

@@ -13,8 +13,8 @@ import random
 import re
 from collections.abc import Callable
 
-from ..types import END, Candidate, Task
-from .base import Proposal, ProposeRequest
+from engine.agents.coders.base import Proposal, ProposeRequest
+from engine.types import END, Candidate, Task
 
 _HEADER_RAISE = re.compile(r"^(if|elif|while)\s+(.*):\s*$")
 _MUTATIONS: tuple[tuple[str, str], ...] = (
@@ -148,7 +148,7 @@ class ReferenceCoder:
 def reference_lines(task: Task) -> list[str]:
     """The reference solution's lines, trailing blank lines dropped."""
     if task.reference is None:
-        from ..errors import ConfigError
+        from engine.errors import ConfigError
 
         raise ConfigError(f"coder.kind: reference needs a reference solution, task {task.task_id} has none")
     lines = task.reference.rstrip().split("\n")

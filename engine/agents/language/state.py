@@ -2,7 +2,7 @@
 
 Nothing here parses. A candidate line is *planned* (its indentation fitted to the spine, its kind
 read from its first keyword and its last character: header, decorator, one-line compound, simple
-statement, or a logical line left open); `engine.language` then asks libcst whether the plan holds,
+statement, or a logical line left open); `engine.agents.language.agent` then asks libcst whether the plan holds,
 and `advance` applies a committed line's plan to the state.
 """
 
@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from ._blocks import (
+from engine.agents.language.blocks import (
     CLAUSE_WORDS,
     HARD_COMPOUND,
     Clause,
@@ -27,7 +27,7 @@ from ._blocks import (
     skeleton_body,
     split_indent,
 )
-from .types import Classification, Label
+from engine.types import Classification, Label
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Evaluator: gates executable candidates by running them speculatively in the sandbox.
 
-Each candidate's program runs in its own sandbox child (`engine.oracle.run_candidate`) on every
+Each candidate's program runs in its own sandbox child (`engine.execution.oracle.run_candidate`) on every
 visible example of the task; the per-example first-arrival outcomes become one Verdict:
 
 - any example where the candidate raised: `exec.raised` (reject), or `exec.deferred` (soft) when
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .sandbox import Job, JobResult, Sandbox
-from .types import Classification, Outcome, Task, Verdict
+from engine.execution.sandbox import Job, JobResult, Sandbox
+from engine.types import Classification, Outcome, Task, Verdict
 
 _FUNCTION_KEYWORDS = ("def", "async def")
 SPECULATIVE_TEST_CPU_S = 2.0  # CPU time for a predicted final program's tests inside a prefetch batch
@@ -57,7 +57,14 @@ class SandboxEvaluator:
                 continue
             args, hard = plan
             jobs.append(
-                (i, Job("engine.oracle:run_candidate", (*args, examples, self.example_timeout_s), timeout_s=hard))
+                (
+                    i,
+                    Job(
+                        "engine.execution.oracle:run_candidate",
+                        (*args, examples, self.example_timeout_s),
+                        timeout_s=hard,
+                    ),
+                )
             )
         results = await self.sandbox.run_many([job for _, job in jobs])
         for (i, _), result in zip(jobs, results):
@@ -91,7 +98,7 @@ class SandboxEvaluator:
             extra = [after.func, list(after.args), SPECULATIVE_TEST_CPU_S]
             deadline += SPECULATIVE_TEST_CPU_S + 1.0
         job = Job(
-            "engine.oracle:run_candidates",
+            "engine.execution.oracle:run_candidates",
             ([list(args) for _, args in runs], examples, self.example_timeout_s, extra),
             timeout_s=deadline,
         )

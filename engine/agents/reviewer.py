@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Protocol
 
-from .types import Candidate, Classification, Label, Outcome, Task, Verdict
+from engine.types import Candidate, Classification, Label, Outcome, Task, Verdict
 
 MAX_LINE_LENGTH = 240
 MAX_INDENT = 48

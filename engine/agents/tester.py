@@ -1,7 +1,7 @@
 """The Tester: runs a task's visible tests on the finished code, in the sandbox.
 
 Also holds the child-side functions the sandbox runs for visible and hidden tests; hidden tests
-are only ever run by `engine.evaluate`, after generation has finished.
+are only ever run by `engine.runs.evaluate`, after generation has finished.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from .types import Task
+from engine.types import Task
 
 _MATCH_HELPER = "from engine.examples import values_match as _vigor_match\n"
 
@@ -81,21 +81,21 @@ class SandboxTester:
         self.sandbox = sandbox
         self.timeout_s = timeout_s
         # Results of the draft's predicted final code, run by the Evaluator's prefetch in the same
-        # child as the draft's lines (see engine.loop); used when the final code is exactly that.
+        # child as the draft's lines (see engine.loop.steps); used when the final code is exactly that.
         self.prefetched: dict[str, dict[str, Any]] = {}
 
     def job(self, code: str, task: Task) -> tuple[Any, int]:
         """The sandbox job that tests `code` and how many checks it runs; (None, 0) when nothing can."""
-        from .sandbox import Job
+        from engine.execution.sandbox import Job
 
         tests = split_statements(task.visible_tests)
         stdio = [
             [ex.stdin, _literal(ex.expected)] for ex in task.examples if ex.form == "stdio" and ex.stdin is not None
         ]
         if tests:
-            return Job("engine.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s), len(tests)
+            return Job("engine.agents.tester:child_run_tests", (code, tests), timeout_s=self.timeout_s), len(tests)
         if stdio:
-            return Job("engine.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s), len(stdio)
+            return Job("engine.agents.tester:child_run_stdio", (code, stdio), timeout_s=self.timeout_s), len(stdio)
         return None, 0
 
     async def test(self, code: str, task: Task) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..types import Candidate, Task, Usage
+from engine.types import Candidate, Task, Usage
 
 
 @dataclass(frozen=True)

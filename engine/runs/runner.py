@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .api import Runtime
-from .config import VigorConfig
-from .datasets import BenchItem
-from .loop import Result
-from .trace import JsonlTrace, MemoryTrace, TeeTrace, redact
-from .trace_html import write_task_html
+from engine.api import Runtime
+from engine.config import VigorConfig
+from engine.datasets import BenchItem
+from engine.loop.steps import Result
+from engine.trace import JsonlTrace, MemoryTrace, TeeTrace, redact
+from engine.runs.trace_html import write_task_html
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ async def run_items(
             trim_torn_tail(run_dir / name)
     done_ids = {r["task_id"] for r in read_results(run_dir)} if resume else set()
     if not resume and (run_dir / "results.jsonl").exists():
-        from .errors import ConfigError
+        from engine.errors import ConfigError
 
         raise ConfigError(f"run directory {run_dir} already has results; use --resume or another output dir")
     todo = [it for it in items if it.task.task_id not in done_ids]

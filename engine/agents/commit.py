@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import CommitPolicy
-from .types import Candidate, Classification, Label, Outcome, Verdict
+from engine.config import CommitPolicy
+from engine.types import Candidate, Classification, Label, Outcome, Verdict
 
 KEY_FIELDS = ("tier", "neg_passed_examples", "source_priority", "rank", "text")
 FALLBACK_KEY_FIELDS = (

@@ -11,9 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .runner import read_results
-from .trace import read_trace
+from engine.errors import ConfigError
+from engine.runs.runner import read_results
+from engine.trace import read_trace
 
 
 def _run_dir(path: str | Path) -> Path:

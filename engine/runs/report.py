@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .datasets import BenchItem
+from engine.datasets import BenchItem
 
 
 def gate_report(results: list[dict[str, Any]], items: list[BenchItem]) -> dict[str, Any]:

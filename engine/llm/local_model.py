@@ -32,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from engine.errors import ModelError
 
 log = logging.getLogger(__name__)
 

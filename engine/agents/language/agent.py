@@ -2,7 +2,7 @@
 
 Incremental by construction. The state never holds a parse tree and nothing re-parses the
 committed prefix: it keeps the *spine* of the open top-level statement (the compound statements
-enclosing the end of the prefix, their clauses and indentations, see `engine._blocks`), the
+enclosing the end of the prefix, their clauses and indentations, see `engine.agents.language.blocks`), the
 logical line still being written (open bracket, string, backslash or pending decorators), and
 the open statement's text. To label a candidate, libcst parses a skeleton a few lines long: the
 spine's headers in neutral form with `pass` bodies, the candidate's logical line, and a minimal
@@ -31,9 +31,18 @@ from dataclasses import replace
 
 from libcst import ParserSyntaxError
 
-from ._blocks import MAX_NESTING, Scan, closers_of, real_body, real_closers, skeleton_closers
-from ._state import ParseState, Plan, advance, compile_error, invalid, own_repair, plan_line, what_is_open
-from .types import END, Classification, Label
+from engine.agents.language.blocks import MAX_NESTING, Scan, closers_of, real_body, real_closers, skeleton_closers
+from engine.agents.language.state import (
+    ParseState,
+    Plan,
+    advance,
+    compile_error,
+    invalid,
+    own_repair,
+    plan_line,
+    what_is_open,
+)
+from engine.types import END, Classification, Label
 
 __all__ = ["LanguageAgent", "ParseState", "ast_parse", "libcst_parse", "parser_named"]
 
@@ -65,7 +74,7 @@ def parser_named(name: str) -> Parse:
         return libcst_parse
     if name == "ast":
         return ast_parse
-    from .api import load_factory
+    from engine.api import load_factory
 
     return load_factory(name, "context.parser")
 
