@@ -42,7 +42,7 @@ async def measure(job: Job, runs: int, sandbox: Sandbox) -> list[float]:
 
 async def main(runs: int) -> None:
     async with Sandbox() as sandbox:
-        trivial = await measure(Job("engine.agents.tester:child_run_program", ("x = 1",)), runs, sandbox)
+        trivial = await measure(Job("engine.execution.child_tests:child_run_program", ("x = 1",)), runs, sandbox)
         oracle = await measure(Job("engine.execution.oracle:run_candidate", (PROGRAM, 6, EXAMPLES, 1.0)), runs, sandbox)
         isolation = sandbox.isolation
     report(

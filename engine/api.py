@@ -7,30 +7,18 @@ client and (for `provider: local`) one bundled model server among many concurren
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine.agents.coders.base import Coder
 from engine.config import VigorConfig
-from engine.errors import ConfigError
 from engine.loop.steps import Agents, Result, StepInfo, run_task
+from engine.plugins import load_factory
 from engine.trace import TraceSink
 from engine.types import Task
 
 log = logging.getLogger(__name__)
-
-
-def load_factory(path: str, key: str = "factory") -> Callable[..., Any]:
-    """Resolve `package.module:attr` (or `package.module.attr`) to a callable; `key` names the config key."""
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"{key}: cannot load {path!r}: {exc}") from None
 
 
 class Runtime:

@@ -7,8 +7,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from engine.examples import extract_examples
-from engine.types import Task
+from engine import Task, extract_examples
 
 _DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(")
 

@@ -14,12 +14,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from engine.api import Runtime
-from engine.config import VigorConfig
-from engine.errors import ConfigError
-from engine.loop.steps import StepInfo
-from engine.runs.trace_html import write_task_html
-from engine.trace import JsonlTrace, read_trace
+from engine import ConfigError, JsonlTrace, Runtime, StepInfo, VigorConfig, read_trace, write_task_html
 
 from . import __version__
 from .context import build_context
@@ -48,7 +43,7 @@ class VigorServer(LanguageServer):
         return merge(self.init_settings, self.ws_settings)
 
     def config(self) -> VigorConfig:
-        from engine.llm.local_model import local_available
+        from engine import local_available
 
         return to_config(self.settings, local_available=local_available)
 

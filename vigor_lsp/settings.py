@@ -6,8 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from engine.config import VigorConfig, parse_config, set_dotted
-from engine.errors import ConfigError
+from engine import ConfigError, VigorConfig, parse_config, set_dotted
 
 NO_MODEL = (
     "VIGOR has no model: set `vigor.baseUrl` (and `vigor.apiKeyEnv`, the name of the environment variable "

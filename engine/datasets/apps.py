@@ -14,7 +14,7 @@ from engine.types import Example, Task
 SHOWN = 2
 """At most this many cases are visible; at least one case always stays hidden."""
 
-_CHECKS_IMPORT = "import engine.datasets.checks as _vigor_checks"
+_CHECKS_IMPORT = "import engine.execution.checks as _vigor_checks"
 
 
 TYPING_PRELUDE = "from typing import *\n"

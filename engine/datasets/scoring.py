@@ -2,7 +2,7 @@
 
 `hidden_program(code, hidden)` builds one program that raises when a hidden test fails and runs
 to the end when all pass; `engine.runs.evaluate` runs it in the sandbox. The heavy lifting lives in
-`engine.datasets.checks`, which the program imports inside the sandbox child; data travels as a
+`engine.execution.checks`, which the program imports inside the sandbox child; data travels as a
 JSON string literal so that no value needs a Python repr that round-trips.
 """
 
@@ -13,7 +13,7 @@ import json
 from engine.datasets import Hidden
 from engine.errors import ConfigError
 
-_CHECKS = "import json as _vigor_json\nimport engine.datasets.checks as _vigor_checks\n"
+_CHECKS = "import json as _vigor_json\nimport engine.execution.checks as _vigor_checks\n"
 
 
 def _data(value: object) -> str:
@@ -46,7 +46,7 @@ def hidden_program(code: str, hidden: Hidden) -> str:
             f"{code}{tail}"
         )
     if kind == "unittest":
-        return f"{code}\n\n{hidden.test}\n\nimport engine.datasets.checks as _vigor_checks\n_vigor_checks.run_unittest(globals())\n"
+        return f"{code}\n\n{hidden.test}\n\nimport engine.execution.checks as _vigor_checks\n_vigor_checks.run_unittest(globals())\n"
     if kind == "ds1000":
         missing = x.get("missing_libs") or []
         if missing:

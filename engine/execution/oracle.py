@@ -267,7 +267,7 @@ def run_candidates(
         restore()
     value = None
     if after is not None:
-        from engine.execution.worker import _resolve
+        from engine.execution.entry import resolve
 
         expired = []
 
@@ -279,7 +279,7 @@ def run_candidates(
         # repeating: a test runner that catches the first interruption is interrupted again at once
         signal.setitimer(signal.ITIMER_PROF, float(after[2]), 0.05)
         try:
-            value = _resolve(after[0])(*after[1])
+            value = resolve(after[0])(*after[1])
         except BaseException:
             value = None
         finally:
@@ -298,7 +298,7 @@ def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout
     "examples": [outcome, ...]}`; each outcome has `outcome` in ok / wrong_return / raised /
     timeout / unreached plus detail.
     """
-    from engine.examples import values_match
+    from engine.execution.matching import values_match
     from engine.execution.worker import progress
 
     tree = ast.parse(program, PROGRAM_FILE)

@@ -30,6 +30,8 @@ import tempfile
 import time
 from typing import Any
 
+from engine.execution.entry import resolve
+
 _RESULT_FD = 3  # in a child, the write end of its result pipe
 _JOB_FD = 4  # in a child, the read end of its job pipe
 _HEADER = struct.Struct(">I")
@@ -48,11 +50,6 @@ def _write_line(obj: Any) -> None:
     while view:
         written = os.write(_RESULT_FD, view)
         view = view[written:]
-
-
-def _resolve(path: str) -> Any:
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def _prepare_child(limits: dict[str, Any], workdir: str, job_r: int, result_w: int) -> None:
@@ -98,7 +95,7 @@ def _child_main(limits: dict[str, Any], workdir: str, job_r: int, result_w: int)
         if not data:
             os._exit(0)  # the worker is closing: no job for this child
         req = json.loads(bytes(data))
-        value = _resolve(req["func"])(*req.get("args", []))
+        value = resolve(req["func"])(*req.get("args", []))
         _write_line({"result": value})
         code = 0
     except BaseException as exc:

@@ -142,7 +142,7 @@ async def _execute(
                 return {"task_id": r["task_id"], "passed": False, "error": "task not in dataset"}
             program = hidden_program(r["code"], item.hidden)
             async with sem:
-                res = await sandbox.run(Job("engine.agents.tester:child_run_program", (program,), timeout_s=timeout_s))
+                res = await sandbox.run(Job("engine.execution.child_tests:child_run_program", (program,), timeout_s=timeout_s))
             if res.timed_out:
                 return {"task_id": r["task_id"], "passed": False, "error": "timeout"}
             if not res.ok:

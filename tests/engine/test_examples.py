@@ -10,7 +10,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from engine.examples import KNOWN_SPEC_CONFLICTS, extract_examples, values_match
+from engine.datasets.quirks import KNOWN_SPEC_CONFLICTS
+from engine.examples import extract_examples, values_match
 from engine.types import Example
 
 

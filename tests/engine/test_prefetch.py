@@ -110,8 +110,8 @@ def test_prefetched_verdicts_equal_line_by_line_ones_with_fewer_children(
     assert [("exec.wrong_return" in d) for _, d, _ in batched] == [t in WRONG for t in TASKS]
     assert all(json.loads(t)["ok"] for _, _, t in batched)  # the visible tests ran on the final code
     # a draft that ran to END without a rejection had its final code tested inside the batch child
-    assert batched_jobs.count("engine.agents.tester:child_run_tests") < single_jobs.count(
-        "engine.agents.tester:child_run_tests"
+    assert batched_jobs.count("engine.execution.child_tests:child_run_tests") < single_jobs.count(
+        "engine.execution.child_tests:child_run_tests"
     )
     assert (
         "engine.execution.oracle:run_candidates" in batched_jobs

@@ -74,7 +74,7 @@ def parser_named(name: str) -> Parse:
         return libcst_parse
     if name == "ast":
         return ast_parse
-    from engine.api import load_factory
+    from engine.plugins import load_factory
 
     return load_factory(name, "context.parser")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_dataset_adapters import CASES, _load
 
-from engine.agents.tester import child_run_program
+from engine.execution.child_tests import child_run_program
 from engine.datasets import BenchItem, Hidden
 from engine.datasets.livecodebench import decode_private
 from engine.datasets.registry import load_items
