@@ -34,7 +34,27 @@ _EXPORTS = {
     "local_available": "engine.llm.local_model",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ConfigError",
+    "Example",
+    "JsonlTrace",
+    "Result",
+    "Runtime",
+    "StepInfo",
+    "StepRecord",
+    "Task",
+    "VigorConfig",
+    "VigorError",
+    "agenerate",
+    "extract_examples",
+    "generate",
+    "load_config",
+    "local_available",
+    "parse_config",
+    "read_trace",
+    "set_dotted",
+    "write_task_html",
+]
 
 if TYPE_CHECKING:
     from engine.api import Runtime, agenerate, generate

@@ -13,7 +13,8 @@ from typing import Any
 
 from engine.agents.coders.base import Coder
 from engine.config import VigorConfig
-from engine.loop.steps import Agents, Result, StepInfo, run_task
+from engine.loop.records import Result, StepInfo
+from engine.loop.steps import Agents, run_task
 from engine.plugins import load_factory
 from engine.trace import TraceSink
 from engine.types import Task

@@ -11,7 +11,8 @@ from typing import Any
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import VigorConfig
 from engine.errors import LLMError
-from engine.loop.steps import Agents, Result
+from engine.loop.records import Result
+from engine.loop.steps import Agents
 from engine.trace import NullTrace, TraceSink
 from engine.types import Task, Usage
 

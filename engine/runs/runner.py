@@ -24,7 +24,7 @@ from typing import Any
 from engine.api import Runtime
 from engine.config import VigorConfig
 from engine.datasets import BenchItem
-from engine.loop.steps import Result
+from engine.loop.records import Result
 from engine.trace import JsonlTrace, MemoryTrace, TeeTrace, redact
 from engine.runs.trace_html import write_task_html
 

@@ -14,7 +14,7 @@ from scripted_llm import Reply, ScriptedLLM, user_code
 
 from engine.api import Runtime
 from engine.config import parse_config
-from engine.loop.steps import Result, StepInfo
+from engine.loop.records import Result, StepInfo
 from engine.trace import MemoryTrace
 from engine.types import Example, Task
 

@@ -11,7 +11,7 @@ from test_loop import PROMPT, TASK, fenced
 
 from engine.api import Runtime
 from engine.config import parse_config
-from engine.loop.steps import Result
+from engine.loop.records import Result
 from engine.trace import MemoryTrace
 from engine.types import Task
 

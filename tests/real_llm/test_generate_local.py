@@ -16,7 +16,7 @@ from engine.api import Runtime
 from engine.config import parse_config
 from engine.datasets.humaneval import load_humaneval
 from engine.llm.local_model import local_available
-from engine.loop.steps import Result
+from engine.loop.records import Result
 from engine.trace import MemoryTrace
 
 pytestmark = [

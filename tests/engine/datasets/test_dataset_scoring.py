@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from test_dataset_adapters import CASES, _load
 
-from engine.execution.child_tests import child_run_program
 from engine.datasets import BenchItem, Hidden
 from engine.datasets.livecodebench import decode_private
 from engine.datasets.registry import load_items
 from engine.datasets.scoring import hidden_program
 from engine.errors import DatasetError
+from engine.execution.child_tests import child_run_program
 
 
 def _score(code: str, item: BenchItem) -> dict:
