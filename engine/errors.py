@@ -1,4 +1,9 @@
-"""One error hierarchy for VIGOR; the CLI maps each class to a one-line message and an exit code."""
+"""One error hierarchy for VIGOR; the CLI maps each class to a one-line message and an exit code.
+
+Exit codes: 2 when the input is wrong (a command line, a config, a dataset, a run directory: fix it
+and run again), 1 when something failed while running (the LLM, the sandbox, the local model, an
+external harness), 130 when interrupted.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ class LLMError(VigorError):
 
 class SandboxError(VigorError):
     """The sandbox worker failed (not the code it ran: that is a normal result)."""
+
+
+class HarnessError(VigorError):
+    """An official harness run by `vigor evaluate --mode external` failed."""
 
 
 class ModelError(VigorError):

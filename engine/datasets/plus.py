@@ -16,11 +16,29 @@ from engine.datasets.humaneval import docstring_task
 from engine.types import Example, Task
 
 
-def _inputs(row: dict[str, Any]) -> list[Any]:
-    inputs = list(json_field(row, "base_input") or []) + list(json_field(row, "plus_input") or [])
+def _inputs(row: dict[str, Any], key: str) -> list[Any]:
+    inputs = list(json_field(row, key) or [])
     if not all(isinstance(args, list) for args in inputs):
-        raise TypeError("base_input / plus_input must be lists of argument lists")
+        raise TypeError(f"{key} must be a list of argument lists")
     return inputs
+
+
+def _plus_extra(row: dict[str, Any], dataset: str, reference: str) -> dict[str, Any]:
+    """What evalplus scores with: the canonical program (prompt + canonical solution; the row's
+    `contract` is left out, as evalplus leaves it out), the base and plus inputs, and atol."""
+    return {
+        "dataset": dataset,
+        "task_id": str(row["task_id"]),
+        "reference": reference,
+        "groups": {"base": _inputs(row, "base_input"), "plus": _inputs(row, "plus_input")},
+        "atol": float(row.get("atol") or 0.0),
+    }
+
+
+def _joined(prompt: str, canonical: str) -> str:
+    """prompt + canonical solution, as evalplus runs it (a newline between when neither has one)."""
+    glue = "" if not prompt or prompt.endswith("\n") or canonical.startswith("\n") else "\n"
+    return prompt + glue + canonical
 
 
 def _humanevalplus_item(row: dict[str, Any]) -> BenchItem:
@@ -30,7 +48,8 @@ def _humanevalplus_item(row: dict[str, Any]) -> BenchItem:
     test = row.get("test") or ""
     if "def check(" in test:
         test = f"{test}\n\ncheck({entry})"
-    extra = {"reference": prompt + canonical, "inputs": _inputs(row), "atol": row.get("atol") or 0.0}
+    # `test` scores only a row without inputs: evalplus judges by the inputs alone.
+    extra = _plus_extra(row, "humaneval", _joined(prompt, canonical))
     return BenchItem(task, Hidden("plus_inputs", test=test, entry_point=entry, extra=extra))
 
 
@@ -39,11 +58,15 @@ def load_humanevalplus(path: str | None, *, skipped: list[dict]) -> list[BenchIt
     return load_rows(require_file(path, "humanevalplus"), _humanevalplus_item, skipped)
 
 
-def _asserts(row: dict[str, Any]) -> list[str]:
+def _asserts(row: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The row's asserts and the imports they need: `test_list` + `test_imports` (MBPP's own
+    fields), or evalplus's `assertion` text, whose import lines come first."""
     if row.get("test_list"):
-        return [t.strip() for t in row["test_list"] if t.strip()]
-    text = row.get("assertion") or ""
-    return [ast.unparse(node) for node in ast.parse(text).body if isinstance(node, ast.Assert)]
+        return [t.strip() for t in row["test_list"] if t.strip()], list(row.get("test_imports") or [])
+    tree = ast.parse(row.get("assertion") or "")
+    asserts = [ast.unparse(node) for node in tree.body if isinstance(node, ast.Assert)]
+    imports = [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return asserts, list(row.get("test_imports") or imports)
 
 
 def entry_from_assert(src: str) -> str:
@@ -80,7 +103,7 @@ def _description(row: dict[str, Any]) -> str:
 
 
 def _mbppplus_item(row: dict[str, Any]) -> BenchItem:
-    asserts = _asserts(row)
+    asserts, test_imports = _asserts(row)
     if not asserts:
         raise ValueError("no asserts in test_list / assertion")
     first, rest = asserts[0], asserts[1:]
@@ -89,9 +112,9 @@ def _mbppplus_item(row: dict[str, Any]) -> BenchItem:
     # can ride along in a published prompt.
     desc = _description(row).replace('"""', "'''").replace("\\", "\\\\")
     prompt = f'"""\n{desc}\n{first}\n"""\n'
-    imports = "\n".join(row.get("test_imports") or [])
+    imports = "\n".join(test_imports)
     example = example_from_assert(first, entry)
-    reference = (row.get("canonical_solution") or row.get("code") or "").replace("\r\n", "\n") or None
+    canonical = (row.get("canonical_solution") or row.get("code") or "").replace("\r\n", "\n")
     task = Task(
         task_id=str(row["task_id"]),
         prompt=prompt,
@@ -99,12 +122,11 @@ def _mbppplus_item(row: dict[str, Any]) -> BenchItem:
         instruction=desc,
         examples=(example,) if example else (),
         visible_tests=f"{imports}\n{first}".strip(),
-        reference=reference,
+        reference=canonical or None,
     )
+    # The asserts score only a row without a canonical solution: evalplus judges by the inputs alone.
     hidden_test = "\n".join([imports, *rest]).strip()
-    extra = {"reference": reference or "", "inputs": _inputs(row), "atol": row.get("atol") or 0.0}
-    if not extra["reference"]:
-        extra["inputs"] = []  # without a canonical solution only the asserts can score
+    extra = _plus_extra(row, "mbpp", _joined(str(row.get("prompt") or ""), canonical)) if canonical else {}
     return BenchItem(task, Hidden("plus_inputs", test=hidden_test, entry_point=entry, extra=extra))
 
 

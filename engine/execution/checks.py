@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import math
 import sys
 import unittest
 from typing import Any
@@ -73,30 +72,6 @@ def run_call_cases(code: str, fn_name: str, cases: list[list[Any]]) -> None:
             raise AssertionError(
                 f"case {i}: {fn_name}(*{str(args)[:80]}) expected {str(expected)[:80]}, got {got!r:.80}"
             )
-
-
-def outputs_equal(actual: Any, expected: Any, atol: float = 0.0) -> bool:
-    """evalplus's rule: exact equality, floats within `atol` (or 1e-6 relative) when it is set."""
-    if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
-        if math.isnan(expected):
-            return isinstance(actual, float) and math.isnan(actual)
-        return actual == expected or math.isclose(actual, expected, rel_tol=1e-6, abs_tol=atol)
-    if isinstance(expected, (list, tuple)) and isinstance(actual, (list, tuple)):
-        return len(actual) == len(expected) and all(outputs_equal(a, e, atol) for a, e in zip(actual, expected))
-    return bool(actual == expected)
-
-
-def run_against_reference(code: str, reference: str, entry_point: str, inputs: list[list[Any]], atol: float) -> None:
-    """Each input to the solution and to the canonical solution; the outputs must agree (HumanEval+, MBPP+)."""
-    mine: dict[str, Any] = {"__name__": "__vigor_solution__"}
-    ref: dict[str, Any] = {"__name__": "__vigor_reference__"}
-    exec(compile(code, "<solution>", "exec"), mine)
-    exec(compile(reference, "<reference>", "exec"), ref)
-    for i, args in enumerate(inputs):
-        want = ref[entry_point](*copy.deepcopy(args))
-        got = mine[entry_point](*copy.deepcopy(args))
-        if not outputs_equal(got, want, atol):
-            raise AssertionError(f"input {i}: {entry_point}(*{str(args)[:80]}) expected {want!r:.80}, got {got!r:.80}")
 
 
 def run_unittest(env: dict[str, Any], class_name: str = "TestCases") -> None:

