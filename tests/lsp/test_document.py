@@ -45,14 +45,3 @@ def test_random_edits_give_the_same_text_as_pygls(encoding: lsp.PositionEncoding
         theirs.apply_change(edit)
         assert ours.source == theirs.source
         assert ours.lines == theirs.lines
-
-
-def test_server_documents_are_line_documents() -> None:
-    from pygls.workspace import Workspace
-
-    from vigor_lsp.document import use_line_documents
-
-    ws = Workspace(None)
-    use_line_documents(ws)
-    ws.put_text_document(lsp.TextDocumentItem(uri="file:///b.py", language_id="python", version=1, text="a\n"))
-    assert isinstance(ws.get_text_document("file:///b.py"), LineDocument)
