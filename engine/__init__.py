@@ -28,6 +28,7 @@ _EXPORTS = {
     "VigorError": "engine.errors",
     "ConfigError": "engine.errors",
     "extract_examples": "engine.examples",
+    "visible_tests_from_examples": "engine.datasets.humaneval",
     "JsonlTrace": "engine.trace",
     "read_trace": "engine.trace",
     "write_task_html": "engine.runs.trace_html",
@@ -53,12 +54,14 @@ __all__ = [
     "parse_config",
     "read_trace",
     "set_dotted",
+    "visible_tests_from_examples",
     "write_task_html",
 ]
 
 if TYPE_CHECKING:
     from engine.api import Runtime, agenerate, generate
     from engine.config import VigorConfig, load_config, parse_config, set_dotted
+    from engine.datasets.humaneval import visible_tests_from_examples
     from engine.errors import ConfigError, VigorError
     from engine.examples import extract_examples
     from engine.llm.local_model import local_available
