@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import string
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,15 +246,43 @@ class VigorConfig(_Section):
         return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the config accepts beside the last part of `loc` (for a "did you mean")."""
+    model: Any = VigorConfig
+    for part in loc[:-1]:
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return []
+        if part not in fields:
+            continue  # the key of a dict section (llm.agents.<name>): the values' model applies
+        annotation = fields[part].annotation
+        if typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+        model = annotation
+    return sorted(getattr(model, "model_fields", {}))
+
+
 def _describe(err: dict[str, Any]) -> str:
     path = ".".join(str(p) for p in err["loc"]) or "<root>"
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"{path}: unknown key"
+        near = difflib.get_close_matches(str(err["loc"][-1]), _fields_at(tuple(err["loc"])), n=1, cutoff=0.6)
+        parent = ".".join(str(p) for p in err["loc"][:-1])
+        hint = f" (did you mean {parent + '.' if parent else ''}{near[0]}?)" if near else ""
+        return f"{path}: unknown key{hint}"
     got = err.get("input")
     got_s = "" if isinstance(got, dict) else f" (got {got!r})"
     msg = err["msg"].removeprefix("Value error, ")
     return f"{path}: {msg[:1].lower() + msg[1:]}{got_s}"
+
+
+def _origin(err: dict[str, Any], origins: dict[str, str]) -> str | None:
+    """Which command-line override an error comes from (its key is the error's path or a prefix)."""
+    path = ".".join(str(p) for p in err["loc"])
+    for key, origin in origins.items():
+        if path == key or path.startswith(key + ".") or key.startswith(path + "."):
+            return origin
+    return None
 
 
 # Keys that moved into other sections, so an old config gets told where they went.
@@ -277,8 +307,14 @@ def _moved_key(data: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_config(data: dict[str, Any] | None, *, source: str = "config") -> VigorConfig:
-    """Validate a mapping into a VigorConfig; the first problem becomes a one-line ConfigError."""
+def parse_config(
+    data: dict[str, Any] | None, *, source: str = "config", origins: dict[str, str] | None = None
+) -> VigorConfig:
+    """Validate a mapping into a VigorConfig; the first problem becomes a one-line ConfigError.
+
+    `origins` maps dotted keys set on the command line to how they were set (`--set coder.k`,
+    `--limit`): an error in one of them names that instead of `source`.
+    """
     old = _moved_key(data or {})
     if old:
         raise ConfigError(f"{source}: {old}: moved to {MOVED[old]}")
@@ -287,11 +323,21 @@ def parse_config(data: dict[str, Any] | None, *, source: str = "config") -> Vigo
     except ValidationError as exc:
         errors = exc.errors()
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{source}: {_describe(errors[0])}{more}") from None
+        origin = _origin(errors[0], origins or {})
+        text = _describe(errors[0])
+        path = ".".join(str(p) for p in errors[0]["loc"])
+        if origin and origin.endswith(" " + path):  # `--set coder.k: ...`, not `--set coder.k: coder.k: ...`
+            text = text.removeprefix(path + ": ")
+        raise ConfigError(f"{origin or source}: {text}{more}") from None
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> VigorConfig:
-    """Read a YAML config file, apply dotted-key overrides, validate."""
+def load_config(
+    path: str | Path, overrides: dict[str, Any] | None = None, *, origins: dict[str, str] | None = None
+) -> VigorConfig:
+    """Read a YAML config file, apply dotted-key overrides, validate.
+
+    An error in an override names it (`--set KEY`, or what `origins` says for that key).
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
@@ -303,9 +349,13 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Vi
         raise ConfigError(f"{p}:{where} not valid YAML") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of sections")
+    named = {key: f"--set {key}" for key in overrides or {}} | (origins or {})
     for key, value in (overrides or {}).items():
-        set_dotted(data, key, value)
-    return parse_config(data, source=str(p))
+        try:
+            set_dotted(data, key, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{named[key]}: {exc}") from None
+    return parse_config(data, source=str(p), origins=named)
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

@@ -60,3 +60,40 @@ def test_runner_example_documents_every_key_and_validates():
 
     walk(VigorConfig().model_dump(), example, "")
     assert parse_config(example) == VigorConfig(), "the example shows the defaults"
+
+
+def test_unknown_key_suggests_the_nearest_known_key():
+    with pytest.raises(
+        ConfigError,
+        match=r"context\.run_policy\.max_step: unknown key \(did you mean context\.run_policy\.max_steps\?\)",
+    ):
+        parse_config({"context": {"run_policy": {"max_step": 3}}})
+    with pytest.raises(
+        ConfigError, match=r"llm\.agents\.coder\.temprature: .*did you mean llm\.agents\.coder\.temperature"
+    ):
+        parse_config({"llm": {"agents": {"coder": {"temprature": 0.5}}}})
+
+
+def test_unknown_key_far_from_any_known_key_gets_no_suggestion():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"coder": {"zzzzzz": 1}})
+    assert "did you mean" not in str(info.value)
+
+
+def test_error_in_a_set_value_names_the_set_not_the_file(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("coder:\n  kind: reference\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(p, {"coder.k": "abc"})
+    assert str(info.value).startswith("--set coder.k: ") and str(p) not in str(info.value)
+    with pytest.raises(ConfigError, match=r"^--set coder\.kk: unknown key \(did you mean coder\.k\?\)"):
+        load_config(p, {"coder.kk": 1})
+    with pytest.raises(ConfigError, match=r"^--limit: dataset\.limit"):
+        load_config(p, {"dataset.limit": 0}, origins={"dataset.limit": "--limit"})
+
+
+def test_error_in_the_file_still_names_the_file(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("coder:\n  k: many\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: coder\.k"):
+        load_config(p, {"dataset.limit": 2})
