@@ -21,6 +21,7 @@ import openai
 
 from engine.config import LLMConfig
 from engine.errors import LLMError
+from engine.llm.stream import ChatStream, open_stream
 from engine.types import Usage
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,33 @@ class LLMClient:
         if self.cache is not None:
             self.cache.put(request, result)
         return result
+
+    async def stream(
+        self,
+        messages: list[dict[str, str]] | None = None,
+        *,
+        prompt: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        context: str = "",
+    ) -> ChatStream:
+        """One answer read as the model writes it: a chat (`messages`) or a raw completion (`prompt`).
+
+        The request, and so its record/replay key, is the one `chat` or `complete` sends for n=1.
+        """
+        request: dict[str, Any] = {"model": self.cfg.model}
+        request.update({"messages": messages} if prompt is None else {"prompt": prompt})
+        request.update(
+            n=1,
+            temperature=self.cfg.temperature if temperature is None else temperature,
+            top_p=self.cfg.top_p,
+            max_tokens=max_tokens or self.cfg.max_tokens,
+            stop=stop,
+            seed=self.cfg.seed if seed is None else seed,
+        )
+        return await open_stream(self, request, context)
 
     async def _fetch(self, request: dict[str, Any]) -> ChatResult:
         n = request["n"]

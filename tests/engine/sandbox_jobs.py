@@ -24,10 +24,13 @@ def noisy() -> str:
     return "quiet result"
 
 
-def sleep_with_grandchild(pid_file: str) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    with open(pid_file, "w") as fh:
-        fh.write(str(child.pid))
+def sleep_with_grandchild(marker: str) -> None:
+    """Start a grandchild in a session of its own (out of the job's process group), then hang."""
+    from engine.execution.worker import progress
+
+    child = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(60)  # {marker}"], start_new_session=True)
+    time.sleep(0.3)
+    progress({"grandchild_running": child.poll() is None})
     time.sleep(60)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -43,17 +44,26 @@ def test_output_of_the_code_does_not_reach_the_protocol() -> None:
     assert res.ok and res.value == "quiet result"
 
 
-def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
-    pid_file = tmp_path / "grandchild.pid"
-    (res,) = run(Job("sandbox_jobs:sleep_with_grandchild", (str(pid_file),), timeout_s=1.5))
-    assert res.timed_out and not res.ok
-    grandchild = int(pid_file.read_text())
-    for _ in range(50):
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            os.kill(grandchild, 0)
-        except ProcessLookupError:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_timeout_kills_every_process_of_the_job_even_in_another_session() -> None:
+    marker = f"vigor-grandchild-{os.getpid()}-{time.time_ns()}"
+    (res,) = run(Job("sandbox_jobs:sleep_with_grandchild", (marker,), timeout_s=1.5))
+    assert res.timed_out and not res.ok
+    assert res.progress == ({"grandchild_running": True},)
+    for _ in range(50):
+        if not _processes_with(marker):
             break
-        asyncio.run(asyncio.sleep(0.05))
+        time.sleep(0.05)
     else:
         pytest.fail("the grandchild outlived the timeout")
 

@@ -1,0 +1,143 @@
+"""Streamed answers through the real openai client against the scripted server's server-sent events."""
+
+import asyncio
+import time
+
+import pytest
+from scripted_llm import Reply, ScriptedLLM
+
+from engine.config import LLMConfig
+from engine.errors import LLMError
+from engine.llm.client import LLMClient, ReplayMiss
+from engine.llm.stream import ABANDONED
+
+MSG = [{"role": "user", "content": "write it"}]
+ANSWER = "```python\ndef f(x):\n    y = x + 1\n    return y\n```\n"
+
+
+def client(server: ScriptedLLM | None, **kw) -> LLMClient:
+    base_url = server.base_url if server else "http://127.0.0.1:9/v1"
+    cfg = LLMConfig(provider="openai", base_url=base_url, api_key_env="VIGOR_TEST_KEY", backoff_s=0.01, **kw)
+    return LLMClient(cfg)
+
+
+async def read_all(stream) -> list[tuple[float, str]]:
+    return [(time.perf_counter(), piece) async for piece in stream]
+
+
+async def test_pieces_arrive_while_the_model_writes():
+    with ScriptedLLM(lambda req: Reply([ANSWER]), tokens_per_s=200) as server:
+        c = client(server)
+        stream = await c.stream(MSG)
+        got = await read_all(stream)
+        await c.aclose()
+    assert "".join(p for _, p in got) == ANSWER
+    assert stream.finish == "stop" and stream.done
+    assert server.requests[0]["stream"] is True
+    # the first piece came long before the last: the answer was not delivered in one burst
+    assert got[-1][0] - got[0][0] > 0.5 * len(got) / 200
+    assert stream.usage.calls == 1 and stream.usage.completion_tokens == len(server.streams[0].tokens)
+
+
+async def test_a_cut_off_answer_reports_length():
+    with ScriptedLLM(lambda req: Reply([ANSWER[:20]], finish_reason="length")) as server:
+        c = client(server)
+        stream = await c.stream(MSG)
+        await read_all(stream)
+        await c.aclose()
+    assert stream.finish == "length"
+
+
+async def test_closing_a_stream_closes_the_http_response_and_the_server_stops():
+    long = "```python\n" + "".join(f"x{i} = {i}\n" for i in range(400)) + "```\n"
+    with ScriptedLLM(lambda req: Reply([long]), tokens_per_s=400) as server:
+        c = client(server)
+        stream = await c.stream(MSG)
+        async for _ in stream:
+            if "\n" in stream.text.removeprefix("```python\n"):
+                break
+        await stream.aclose()
+        deadline = time.monotonic() + 5
+        while not server.streams[0].closed_by_client and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await c.aclose()
+    log = server.streams[0]
+    assert log.closed_by_client and log.finished is None
+    assert len(log.tokens) < len(long) // 4  # it stopped early, not after writing everything
+    assert stream.finish == ABANDONED
+
+
+async def test_a_recorded_stream_replays_the_same_text_without_a_server(scripted_llm, tmp_path):
+    scripted_llm.push(Reply([ANSWER], completion_tokens=17))
+    rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
+    live = await rec.stream(MSG)
+    await read_all(live)
+    await rec.aclose()
+    replay = client(None, cache="replay", cache_dir=str(tmp_path))
+    again = await replay.stream(MSG)
+    assert "".join([p async for p in again]) == ANSWER
+    assert again.finish == "stop" and again.usage.completion_tokens == live.usage.completion_tokens == 17
+    # the same key as the plain call: a streamed recording answers a non-streamed replay too
+    plain = await replay.chat(MSG)
+    assert plain.texts == (ANSWER,)
+
+
+async def test_a_stream_closed_early_replays_up_to_where_it_was_read(scripted_llm, tmp_path):
+    scripted_llm.push(Reply([ANSWER]))
+    rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
+    live = await rec.stream(MSG)
+    async for _ in live:
+        if live.text.count("\n") >= 2:
+            break
+    await live.aclose()
+    await rec.aclose()
+    replay = client(None, cache="replay", cache_dir=str(tmp_path))
+    again = await replay.stream(MSG)
+    seen = ""
+    with pytest.raises(ReplayMiss, match="closed after"):
+        async for piece in again:
+            seen += piece
+    assert seen == live.text and ANSWER.startswith(seen)
+
+
+async def test_an_early_closed_recording_does_not_answer_a_live_record_run(scripted_llm, tmp_path):
+    scripted_llm.push(Reply([ANSWER]), Reply([ANSWER]))
+    rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
+    first = await rec.stream(MSG)
+    await first.aclose()  # nothing read
+    second = await rec.stream(MSG)  # asks the server again, and records the whole answer
+    assert "".join([p async for p in second]) == ANSWER
+    await rec.aclose()
+    assert scripted_llm.calls == 2
+
+
+async def test_replay_without_a_recording_is_a_replay_miss(tmp_path):
+    replay = client(None, cache="replay", cache_dir=str(tmp_path))
+    with pytest.raises(ReplayMiss):
+        await replay.stream(MSG, context="t1 step 0")
+
+
+async def test_a_refused_stream_request_is_an_llm_error(scripted_llm):
+    scripted_llm.push(Reply(status=400))
+    c = client(scripted_llm)
+    with pytest.raises(LLMError, match="refused"):
+        await c.stream(MSG)
+    await c.aclose()
+
+
+async def test_a_stream_request_is_retried_until_the_answer_starts(scripted_llm):
+    scripted_llm.push(Reply(status=503), Reply([ANSWER]))
+    c = client(scripted_llm)
+    stream = await c.stream(MSG)
+    assert "".join([p async for p in stream]) == ANSWER
+    await c.aclose()
+    assert scripted_llm.calls == 2
+
+
+async def test_a_raw_completion_streams_too(scripted_llm):
+    scripted_llm.push(Reply(["    return x\n"]))
+    c = client(scripted_llm)
+    stream = await c.stream(prompt="def f(x):\n")
+    assert "".join([p async for p in stream]) == "    return x\n"
+    await c.aclose()
+    assert scripted_llm.requests[0]["prompt"] == "def f(x):\n"
