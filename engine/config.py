@@ -63,9 +63,16 @@ class CoderConfig(_Section):
     """The Coder: `openai` (any OpenAI-compatible server; the local model too), `reference`, or a dotted path."""
 
     kind: str = "openai"
-    mode: Literal["guided", "oneshot"] = "guided"
-    k: int = Field(default=3, ge=1, le=32)
+    # guided: the step loop; oneshot: one native (or `prompt`) request, sanitised, no gating;
+    # best_of_n: seeded native samples filtered by the visible examples (docs/results.md)
+    mode: Literal["guided", "oneshot", "best_of_n"] = "guided"
+    # how drafts are asked for (engine/agents/coders/drafts.py): native (chat, the makers' request),
+    # continue (chat, the old "continue this code" request), completion (raw), fim (fill-in-the-middle)
+    prompt: Literal["native", "continue", "completion", "fim"] = "native"
+    k: int = Field(default=3, ge=1, le=32)  # alternatives per repair (the greedy one included)
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task
+    best_of_tokens: int = Field(default=0, ge=0)  # best_of_n: completion-token budget per task (0: none)
     use_n: Literal["auto", "yes", "no"] = "auto"
     seed: int = 0
     distractors: tuple[Literal["syntax", "raises", "indent", "plausible"], ...] = (

@@ -1,0 +1,114 @@
+"""Request styles for completion models: the raw prefix, or fill-in-the-middle.
+
+`completion` sends the code so far as is to `/v1/completions` and reads the text that follows;
+inside a function it stops at the next top-level statement (what comes after the function is
+not part of the task). `fim` wraps prefix and suffix in Qwen2.5-Coder's fill-in-the-middle tokens
+(`<|fim_prefix|>…<|fim_suffix|>…<|fim_middle|>`), so code after the cursor is context, never rewritten.
+llama.cpp's server (the bundled model's) serves both.
+"""
+
+from __future__ import annotations
+
+from engine.agents.coders.align import open_function
+from engine.agents.coders.drafts import DraftBatch, batch
+from engine.config import LLMConfig
+from engine.llm.client import LLMClient
+from engine.types import Task
+
+FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"
+# A new top-level statement after the function: the raw completion is over.
+TOP_LEVEL_STOP = ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\nassert ", "\n#"]
+FIM_STOP = ["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|repo_name|>"]
+
+
+def fim_prompt(prefix: str, suffix: str) -> str:
+    """Qwen's fill-in-the-middle prompt for the code between `prefix` and `suffix`."""
+    return f"{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
+
+
+def raw_prompt(task: Task, prefix: str) -> str:
+    """The raw completion prompt: the instruction as a comment when there is one, then the code."""
+    if not task.instruction.strip():
+        return prefix
+    comment = "\n".join(f"# {line}".rstrip() for line in task.instruction.strip().split("\n"))
+    return f"{comment}\n{prefix}"
+
+
+def read_completion(prefix: str, text: str, cut_off: bool) -> tuple[list[str], bool, str]:
+    """The lines a raw completion adds; inside a function, the first top-level line ends them."""
+    if prefix and not prefix.endswith("\n"):  # the completion finishes the prefix's last line first
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    lines = text.replace("\t", "    ").split("\n")
+    inside = open_function(prefix.rstrip("\n").split("\n")) is not None
+    out: list[str] = []
+    for line in lines:
+        if inside and line.strip() and not line[0].isspace():
+            while out and not out[-1].strip():
+                out.pop()
+            return out, True, "top_level"
+        out.append(line.rstrip())
+    if cut_off:
+        out = out[:-1]
+    while out and not out[-1].strip():
+        out.pop()
+    return out, not cut_off, "cut_off" if cut_off else "reply_end"
+
+
+class CompletionStyle:
+    """The raw prefix on `/v1/completions`, stopped at the next top-level statement."""
+
+    name = "completion"
+
+    def __init__(self, client: LLMClient, llm: LLMConfig):
+        self.client = client
+        self.llm = llm
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch:
+        inside = open_function(prefix.rstrip("\n").split("\n")) is not None
+        result = await self.client.complete(
+            raw_prompt(task, prefix),
+            n=n,
+            temperature=temperature,
+            stop=TOP_LEVEL_STOP if inside else None,
+            seed=seed,
+            context=f"{task.task_id} completion",
+        )
+        return batch(
+            result,
+            lambda text, cut: read_completion(prefix, text, cut),
+            source="draft" if temperature == 0 else "sample",
+            temperature=temperature,
+            seed=seed,
+        )
+
+
+class FimStyle:
+    """Fill-in-the-middle: prefix and the code after the cursor, Qwen's FIM tokens."""
+
+    name = "fim"
+
+    def __init__(self, client: LLMClient, llm: LLMConfig):
+        self.client = client
+        self.llm = llm
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch:
+        inside = open_function(prefix.rstrip("\n").split("\n")) is not None
+        result = await self.client.complete(
+            fim_prompt(raw_prompt(task, prefix), task.suffix),
+            n=n,
+            temperature=temperature,
+            stop=FIM_STOP + (TOP_LEVEL_STOP if inside and not task.suffix.strip() else []),
+            seed=seed,
+            context=f"{task.task_id} fim",
+        )
+        return batch(
+            result,
+            lambda text, cut: read_completion(prefix, text, cut),
+            source="draft" if temperature == 0 else "sample",
+            temperature=temperature,
+            seed=seed,
+        )

@@ -1,0 +1,159 @@
+"""How a Coder asks for drafts: one request style per backend, behind one small interface.
+
+A style turns (task, committed prefix, evidence) into a request, sends it through the LLM client
+and reads each answer into a Draft: the lines after the prefix and whether the code ends there.
+
+- `native` (chat models, the default): the complete function with the code so far in a fence, the
+  way the model's makers ask it (engine/agents/coders/native.py); the reply is aligned to the
+  prefix (engine/agents/coders/align.py).
+- `continue` (chat models): the old request, "continue this code, do not repeat it"; kept so the
+  tables can separate the prompt's effect from the loop's.
+- `completion` and `fim` (completion models; engine/agents/coders/completion.py): the raw prefix on
+  `/v1/completions`, or Qwen's fill-in-the-middle tokens with the code after the cursor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.agents.coders.align import align_reply
+from engine.agents.coders.native import native_messages
+from engine.agents.coders.text import continuation_lines, expected_indent
+from engine.config import CoderPrompts, LLMConfig
+from engine.llm.client import ChatResult, LLMClient
+from engine.types import Task, Usage
+
+# Where a native reply's code ends: its closing fence. What follows is prose the draft never uses,
+# so guided drafts stop there (the one-shot baseline does not: it is what a user gets).
+NATIVE_STOP = ["\n```\n"]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One answer read as a continuation of the prefix."""
+
+    lines: tuple[str, ...]
+    complete: bool  # the code ends after these lines (END follows)
+    source: str  # "draft" (the greedy answer) or "sample"
+    temperature: float
+    seed: int | None = None
+    ended_by: str = ""
+    text: str = ""  # the raw answer, for the trace
+
+
+@dataclass(frozen=True)
+class DraftBatch:
+    """The drafts of one request (n choices) and what they cost."""
+
+    drafts: tuple[Draft, ...]
+    usage: Usage = Usage()
+    calls: tuple[dict[str, Any], ...] = field(default=())
+
+
+class DraftStyle(Protocol):
+    """A backend's way of asking for the rest of the code."""
+
+    name: str
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch: ...
+
+
+def batch(result: ChatResult, read: Any, *, source: str, temperature: float, seed: int | None) -> DraftBatch:
+    """Each choice of `result` read by `read(text, cut_off) -> (lines, complete, ended_by)`."""
+    reasons = list(result.finish_reasons) + [""] * (len(result.texts) - len(result.finish_reasons))
+    drafts = []
+    for i, (text, finish) in enumerate(zip(result.texts, reasons)):
+        lines, complete, ended_by = read(text, finish == "length")
+        drafts.append(
+            Draft(
+                tuple(lines),
+                complete,
+                source if i == 0 else "sample",
+                temperature,
+                None if seed is None else seed + i,
+                ended_by,
+                text,
+            )
+        )
+    calls = ({"n": len(result.texts), "seed": seed, "temperature": temperature, **result.usage.to_dict()},)
+    return DraftBatch(tuple(drafts), result.usage, calls)
+
+
+class NativeStyle:
+    """The native chat request; replies aligned to the committed prefix."""
+
+    name = "native"
+
+    def __init__(self, client: LLMClient, llm: LLMConfig, *, stop: list[str] | None = None):
+        self.client = client
+        self.llm = llm
+        self.stop = NATIVE_STOP if stop is None else stop
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch:
+        result = await self.client.chat(
+            native_messages(task, prefix, evidence),
+            n=n,
+            temperature=temperature,
+            stop=self.stop or None,
+            seed=seed,
+            context=f"{task.task_id} native",
+        )
+
+        def read(text: str, cut_off: bool) -> tuple[tuple[str, ...], bool, str]:
+            a = align_reply(prefix, text, task.entry_point or None, cut_off=cut_off)
+            return a.lines, a.complete, a.ended_by
+
+        return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
+
+
+class ContinueStyle:
+    """The old chat request ("continue this code"); answers read as bare continuations."""
+
+    name = "continue"
+
+    def __init__(self, client: LLMClient, llm: LLMConfig, prompts: CoderPrompts | None = None):
+        self.client = client
+        self.llm = llm
+        self.prompts = prompts or CoderPrompts()
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch:
+        from engine.agents.coders.openai_coder import build_messages
+
+        result = await self.client.chat(
+            build_messages(task, prefix, evidence, prompts=self.prompts),
+            n=n,
+            temperature=temperature,
+            seed=seed,
+            context=f"{task.task_id} continue",
+        )
+        base = expected_indent(prefix)
+
+        def read(text: str, cut_off: bool) -> tuple[list[str], bool, str]:
+            lines = continuation_lines(prefix, text, base_indent=base)
+            return (lines[:-1], False, "cut_off") if cut_off else (lines, True, "reply_end")
+
+        return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
+
+
+def make_style(
+    name: str, client: LLMClient, llm: LLMConfig, prompts: CoderPrompts | None = None, *, stop: bool = True
+) -> DraftStyle:
+    """The draft style `coder.prompt` names; `stop=False` lets native replies run past their code."""
+    if name == "native":
+        return NativeStyle(client, llm, stop=None if stop else [])
+    if name == "continue":
+        return ContinueStyle(client, llm, prompts)
+    from engine.agents.coders.completion import CompletionStyle, FimStyle
+
+    if name == "completion":
+        return CompletionStyle(client, llm)
+    if name == "fim":
+        return FimStyle(client, llm)
+    raise ValueError(f"unknown coder.prompt {name!r} (native, continue, completion, fim)")
