@@ -145,6 +145,7 @@ class LLMClient:
         temperature: float | None = None,
         max_tokens: int | None = None,
         stop: list[str] | None = None,
+        seed: int | None = None,
         context: str = "",
     ) -> ChatResult:
         """Ask for `n` choices; fans out into parallel requests where the server ignores `n`."""
@@ -156,18 +157,9 @@ class LLMClient:
             "top_p": self.cfg.top_p,
             "max_tokens": max_tokens or self.cfg.max_tokens,
             "stop": stop,
-            "seed": self.cfg.seed,
+            "seed": self.cfg.seed if seed is None else seed,
         }
-        if self.cache is not None:
-            hit = self.cache.get(request)
-            if hit is not None:
-                return hit
-            if self.cache.mode == "replay":
-                raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {self.cache.dir})")
-        result = await self._fetch(request)
-        if self.cache is not None:
-            self.cache.put(request, result)
-        return result
+        return await self._cached(request, context)
 
     async def stream(
         self,
@@ -195,6 +187,45 @@ class LLMClient:
             seed=self.cfg.seed if seed is None else seed,
         )
         return await open_stream(self, request, context)
+
+    async def complete(
+        self,
+        prompt: str,
+        *,
+        n: int = 1,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+        context: str = "",
+    ) -> ChatResult:
+        """A raw text completion (`/v1/completions`) of `prompt`: for completion models and FIM.
+
+        Recorded and replayed like chat answers; the request's `prompt` key keeps the two apart.
+        """
+        request = {
+            "model": self.cfg.model,
+            "prompt": prompt,
+            "n": n,
+            "temperature": self.cfg.temperature if temperature is None else temperature,
+            "top_p": self.cfg.top_p,
+            "max_tokens": max_tokens or self.cfg.max_tokens,
+            "stop": stop,
+            "seed": self.cfg.seed if seed is None else seed,
+        }
+        return await self._cached(request, context)
+
+    async def _cached(self, request: dict[str, Any], context: str) -> ChatResult:
+        if self.cache is not None:
+            hit = self.cache.get(request)
+            if hit is not None:
+                return hit
+            if self.cache.mode == "replay":
+                raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {self.cache.dir})")
+        result = await self._fetch(request)
+        if self.cache is not None:
+            self.cache.put(request, result)
+        return result
 
     async def _fetch(self, request: dict[str, Any]) -> ChatResult:
         n = request["n"]
@@ -231,7 +262,10 @@ class LLMClient:
         for attempt in range(self.cfg.max_retries + 1):
             started = time.perf_counter()
             try:
-                resp = await self._client.chat.completions.create(**kwargs)
+                if "prompt" in kwargs:  # a raw completion (complete())
+                    resp = await self._client.completions.create(**kwargs)
+                else:
+                    resp = await self._client.chat.completions.create(**kwargs)
                 return _parse(resp, time.perf_counter() - started)
             except _RETRYABLE as exc:
                 if attempt >= self.cfg.max_retries:
@@ -264,7 +298,7 @@ def _parse(resp: Any, latency: float) -> ChatResult:
     finish = []
     for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
         message = getattr(choice, "message", None)
-        content = getattr(message, "content", None)
+        content = getattr(message, "content", None) if message is not None else getattr(choice, "text", None)
         if not isinstance(content, str):
             raise LLMError("malformed LLM answer: a choice has no text content")
         texts.append(content)

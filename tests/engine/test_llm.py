@@ -85,3 +85,27 @@ def test_missing_key_names_the_environment_variable():
     cfg = LLMConfig(provider="openai", base_url="https://api.example.invalid/v1", api_key_env="MY_PROVIDER_KEY")
     with pytest.raises(LLMError, match="MY_PROVIDER_KEY"):
         resolve_api_key(cfg)
+
+
+async def test_complete_sends_a_raw_prompt_and_reads_text_choices(scripted_llm):
+    scripted_llm.push(Reply(["    return a + b\n"]))
+    c = client(scripted_llm)
+    result = await c.complete("def add(a, b):\n", stop=["\ndef "], max_tokens=64)
+    assert result.texts == ("    return a + b\n",)
+    request = scripted_llm.requests[-1]
+    assert request["prompt"] == "def add(a, b):\n" and "messages" not in request
+    assert request["stop"] == ["\ndef "] and request["max_tokens"] == 64
+    await c.aclose()
+
+
+async def test_complete_is_recorded_and_replayed_apart_from_chat(scripted_llm, tmp_path):
+    scripted_llm.push(Reply(["raw"]), Reply(["chat"]))
+    rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
+    assert (await rec.complete("x = ")).texts == ("raw",)
+    assert (await rec.chat([{"role": "user", "content": "x = "}])).texts == ("chat",)
+    await rec.aclose()
+    replay = client(scripted_llm, cache="replay", cache_dir=str(tmp_path))
+    assert (await replay.complete("x = ")).texts == ("raw",)
+    with pytest.raises(ReplayMiss):
+        await replay.complete("y = ")
+    assert scripted_llm.calls == 2
