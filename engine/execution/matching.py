@@ -62,3 +62,84 @@ def _numbers_match(actual: numbers.Real, expected: numbers.Real) -> bool:
     if isinstance(expected, numbers.Integral) or "e" in shown or "." not in shown:
         return False
     return abs(a - e) <= 0.5 * 10.0 ** -len(shown.split(".")[1]) * (1 + 1e-9)
+
+
+# The observed value crosses from the sandbox child to the trusted side, which compares it with
+# the expected literal itself (a child's own "it matched" is not evidence). Tagged JSON keeps what
+# `values_match` looks at: exact types of containers, numbers by value, anything else opaque.
+_NODE_BUDGET = 100_000
+
+
+class Opaque:
+    """A value of a type no docstring literal has (or too large to send): it matches nothing."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def encode_value(value: Any) -> Any:
+    """`value` as tagged JSON (see `decode_value`); never raises."""
+    budget = [_NODE_BUDGET]
+    try:
+        return _encode(value, 0, budget)
+    except Exception:
+        return {"O": "unencodable"}
+
+
+def _encode(v: Any, depth: int, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 50:
+        return {"O": "too large"}
+    if v is None or type(v) in (bool, str):
+        return v
+    if isinstance(v, bool):
+        return {"O": type(v).__name__}
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, numbers.Real):
+        return float(v)
+    kinds = ((list, "L"), (tuple, "T"), (set, "S"), (frozenset, "F"))
+    for kind, tag in kinds:
+        if isinstance(v, kind):
+            return {tag: [_encode(x, depth + 1, budget) for x in v]}
+    if isinstance(v, dict):
+        return {"D": [[_encode(k, depth + 1, budget), _encode(x, depth + 1, budget)] for k, x in v.items()]}
+    if type(v) is bytes:
+        return {"B": v.hex()}
+    if type(v) is complex:
+        return {"C": [v.real, v.imag]}
+    return {"O": type(v).__name__}
+
+
+def decode_value(data: Any) -> Any:
+    """The value `encode_value` sent; raises ValueError on anything it would not have sent."""
+    if data is None or isinstance(data, (bool, str, int, float)):
+        return data
+    if not isinstance(data, dict) or len(data) != 1:
+        raise ValueError("not an encoded value")
+    ((tag, body),) = data.items()
+    if tag == "O":
+        return Opaque(str(body))
+    if tag == "B":
+        return bytes.fromhex(body)
+    if tag == "C":
+        return complex(*body)
+    if tag == "D":
+        return {_key(decode_value(k)): decode_value(x) for k, x in body}
+    items = [decode_value(x) for x in body]
+    makers = {"L": list, "T": tuple, "S": lambda xs: set(map(_key, xs)), "F": lambda xs: frozenset(map(_key, xs))}
+    if tag not in makers:
+        raise ValueError(f"unknown tag {tag!r}")
+    return makers[tag](items)
+
+
+def _key(value: Any) -> Any:
+    """Hashable form of a decoded element (a set or dict key can only have been hashable)."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
