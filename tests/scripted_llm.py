@@ -32,6 +32,7 @@ class Reply:
     completion_tokens: int | None = None
     finish_reason: str = "stop"  # "length" for an answer cut off by max_tokens
     tokens_per_s: float | None = None  # streamed answers: this reply's rate (else the server's)
+    break_after: int | None = None  # streamed answers: hang up after this many tokens, no finish
 
 
 _TOKEN = re.compile(r"\n|[ \t]+|\w+|[^\w\s]")
@@ -177,7 +178,11 @@ class ScriptedLLM:
                 choices = [
                     {"index": i, "text": t, "finish_reason": reply.finish_reason}
                     if raw
-                    else {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": reply.finish_reason}
+                    else {
+                        "index": i,
+                        "message": {"role": "assistant", "content": t},
+                        "finish_reason": reply.finish_reason,
+                    }
                     for i, t in enumerate(texts[: max(n, 1) if server.honour_n else 1])
                 ]
                 completion = (
@@ -240,7 +245,9 @@ class ScriptedLLM:
                 try:
                     self._event(chunk({"role": "assistant", "content": ""}))
                     due = time.perf_counter()
-                    for piece in pieces:
+                    for n, piece in enumerate(pieces):
+                        if n == reply.break_after:
+                            return  # the connection closes mid-answer: no finish chunk, no [DONE]
                         if rate:
                             due += 1.0 / rate
                             time.sleep(max(0.0, due - time.perf_counter()))

@@ -94,8 +94,9 @@ class ChatStream:
             raise LLMError(
                 f"LLM stream broke off after {len(self.text)} characters: {type(exc).__name__}: {exc}"
             ) from None
-        if self.finish is None:
-            self.finish = "stop"
+        if self.finish is None:  # the connection ended before the answer did
+            await self.aclose()
+            raise LLMError(f"LLM stream ended without a finish reason after {len(self.text)} characters")
         self._settle()
 
     def _settle(self) -> None:

@@ -141,3 +141,18 @@ async def test_a_raw_completion_streams_too(scripted_llm):
     assert "".join([p async for p in stream]) == "    return x\n"
     await c.aclose()
     assert scripted_llm.requests[0]["prompt"] == "def f(x):\n"
+
+
+async def test_an_answer_that_breaks_off_is_an_llm_error_and_is_not_recorded(scripted_llm, tmp_path):
+    scripted_llm.push(Reply([ANSWER], break_after=5))
+    c = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
+    stream = await c.stream(MSG)
+    with pytest.raises(LLMError, match="without a finish reason"):
+        async for _ in stream:
+            pass
+    await c.aclose()
+    replay = client(None, cache="replay", cache_dir=str(tmp_path))
+    again = await replay.stream(MSG)
+    with pytest.raises(ReplayMiss):  # recorded only as far as it was read, as an early close
+        async for _ in again:
+            pass
