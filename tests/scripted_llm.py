@@ -33,6 +33,8 @@ class Reply:
     finish_reason: str = "stop"  # "length" for an answer cut off by max_tokens
     tokens_per_s: float | None = None  # streamed answers: this reply's rate (else the server's)
     break_after: int | None = None  # streamed answers: hang up after this many tokens, no finish
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (Retry-After, say)
+    drip_s: float = 0.0  # send the body one byte at a time, this long apart (a slow server)
 
 
 _TOKEN = re.compile(r"\n|[ \t]+|\w+|[^\w\s]")
@@ -158,6 +160,7 @@ class ScriptedLLM:
                 delay = server.latency_s + reply.delay_s
                 if delay:
                     time.sleep(delay)
+                self.reply = reply
                 if reply.raw_body is not None:
                     self._send(reply.status, reply.raw_body.encode())
                     return
@@ -272,12 +275,21 @@ class ScriptedLLM:
                 self.wfile.flush()
 
             def _send(self, status: int, payload: bytes) -> None:
+                reply = getattr(self, "reply", None) or Reply()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 try:
-                    self.wfile.write(payload)
+                    if reply.drip_s:
+                        for i in range(len(payload)):
+                            self.wfile.write(payload[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip_s)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -7,6 +7,7 @@ is built and are never stored in any value that reaches a trace, manifest or log
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import hashlib
 import json
 import logging
@@ -26,7 +27,24 @@ from engine.types import Usage
 
 log = logging.getLogger(__name__)
 
-_RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError)
+RETRY_AFTER_CAP_S = 30.0  # a server asking for longer gets this; the run's wall-time budget still applies
+
+
+class RequestDeadline(LLMError):
+    """A request (all of it, not one read) took longer than `llm.timeout_s`."""
+
+
+class MalformedAnswer(LLMError):
+    """The server answered something that is not a usable completion."""
+
+
+_RETRYABLE = (
+    openai.RateLimitError,
+    openai.InternalServerError,
+    openai.APITimeoutError,
+    openai.APIConnectionError,
+    RequestDeadline,
+)
 
 
 def load_env_files(directory: str | Path = ".") -> None:
@@ -256,32 +274,77 @@ class LLMClient:
         return _merge(list(await asyncio.gather(*(self._call(one(i)) for i in range(n)))))
 
     async def _call(self, request: dict[str, Any]) -> ChatResult:
-        assert self._client is not None
+        """One request with its retries: transient failures up to `max_retries` times, waiting what
+        the server's Retry-After asks (capped) or an exponential backoff; a malformed or empty
+        answer once. Each error that ends it is named in the LLMError's message (and so the trace)."""
         kwargs = {k: v for k, v in request.items() if v is not None}
-        delay = self.cfg.backoff_s
-        for attempt in range(self.cfg.max_retries + 1):
-            started = time.perf_counter()
+        backoff, failures, bad_answers = self.cfg.backoff_s, 0, 0
+        while True:
             try:
-                if "prompt" in kwargs:  # a raw completion (complete())
-                    resp = await self._client.completions.create(**kwargs)
-                else:
-                    resp = await self._client.chat.completions.create(**kwargs)
-                return _parse(resp, time.perf_counter() - started)
+                result = await self._attempt(kwargs)
             except _RETRYABLE as exc:
-                if attempt >= self.cfg.max_retries:
-                    raise LLMError(f"LLM request failed after {attempt + 1} attempts: {_short(exc)}") from None
-                log.warning("LLM request failed (%s); retrying in %.2fs", _short(exc), delay)
-                await asyncio.sleep(delay)
-                delay *= 2
-            except openai.BadRequestError as exc:
-                if kwargs.get("n", 1) > 1 and "'n'" in str(exc):
-                    raise NRefused(_short(exc)) from None
-                raise LLMError(f"LLM request refused: {_short(exc)}") from None
-            except openai.APIStatusError as exc:
-                raise LLMError(f"LLM request refused: {_short(exc)}") from None
-            except (openai.APIResponseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise LLMError(f"malformed LLM answer: {_short(exc)}") from None
-        raise AssertionError("unreachable")
+                failures += 1
+                if failures > self.cfg.max_retries:
+                    raise LLMError(f"LLM request failed after {failures} attempts: {_short(exc)}") from None
+                asked = _retry_after(exc)
+                wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
+                log.warning("LLM request failed (%s); retrying in %.2fs", _short(exc), wait)
+                await asyncio.sleep(wait)
+                backoff *= 2
+                continue
+            except MalformedAnswer as exc:
+                if bad_answers >= 1:
+                    raise
+                bad_answers += 1
+                log.warning("%s; asking once more", exc)
+                continue
+            if bad_answers < 1 and not any(t.strip() for t in result.texts):
+                bad_answers += 1
+                log.warning("empty LLM answer; asking once more")
+                continue
+            return result
+
+    async def _attempt(self, kwargs: dict[str, Any]) -> ChatResult:
+        """One HTTP request under a deadline for the whole of it (a slow drip of bytes included)."""
+        assert self._client is not None
+        started = time.perf_counter()
+        api = self._client.completions if "prompt" in kwargs else self._client.chat.completions
+        try:
+            async with asyncio.timeout(self.cfg.timeout_s):
+                resp = await api.create(**kwargs)
+        except TimeoutError:
+            raise RequestDeadline(f"the whole request took longer than llm.timeout_s={self.cfg.timeout_s:g}s") from None
+        except openai.BadRequestError as exc:
+            if kwargs.get("n", 1) > 1 and "'n'" in str(exc):
+                raise NRefused(_short(exc)) from None
+            raise LLMError(f"LLM request refused: {_short(exc)}") from None
+        except openai.APIStatusError as exc:
+            if isinstance(exc, _RETRYABLE):
+                raise
+            raise LLMError(f"LLM request refused: {_short(exc)}") from None
+        except (openai.APIResponseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise MalformedAnswer(f"malformed LLM answer: {_short(exc)}") from None
+        return _parse(resp, time.perf_counter() - started)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (Retry-After / retry-after-ms), if it said."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        if headers.get("retry-after-ms"):
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _short(exc: BaseException) -> str:
@@ -293,14 +356,14 @@ def _short(exc: BaseException) -> str:
 def _parse(resp: Any, latency: float) -> ChatResult:
     choices = getattr(resp, "choices", None)
     if not isinstance(choices, list) or not choices:
-        raise LLMError("malformed LLM answer: no choices")
+        raise MalformedAnswer("malformed LLM answer: no choices")
     texts = []
     finish = []
     for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
         message = getattr(choice, "message", None)
         content = getattr(message, "content", None) if message is not None else getattr(choice, "text", None)
         if not isinstance(content, str):
-            raise LLMError("malformed LLM answer: a choice has no text content")
+            raise MalformedAnswer("malformed LLM answer: a choice has no text content")
         texts.append(content)
         finish.append(str(getattr(choice, "finish_reason", "") or ""))
     u = getattr(resp, "usage", None)

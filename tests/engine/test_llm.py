@@ -1,5 +1,7 @@
 """The real openai client against the scripted loopback server: retries, fan-out, cache, keys."""
 
+import time
+
 import pytest
 from scripted_llm import Reply, ScriptedLLM
 
@@ -40,11 +42,12 @@ async def test_a_response_slower_than_the_timeout_is_retried(scripted_llm):
     await c.aclose()
 
 
-async def test_malformed_answer_is_an_llm_error(scripted_llm):
-    scripted_llm.push(Reply(raw_body='{"id": "x", "choices": []}'))
+async def test_malformed_answer_is_asked_once_more_then_an_llm_error(scripted_llm):
+    scripted_llm.push(*[Reply(raw_body='{"id": "x", "choices": []}')] * 3)
     c = client(scripted_llm)
     with pytest.raises(LLMError, match="malformed"):
         await c.chat(MSG)
+    assert scripted_llm.calls == 2
     await c.aclose()
 
 
@@ -109,3 +112,58 @@ async def test_complete_is_recorded_and_replayed_apart_from_chat(scripted_llm, t
     with pytest.raises(ReplayMiss):
         await replay.complete("y = ")
     assert scripted_llm.calls == 2
+
+
+async def test_a_malformed_answer_then_a_good_one_succeeds(scripted_llm):
+    scripted_llm.push(Reply(raw_body="not json at all"), Reply(["fine"]))
+    c = client(scripted_llm)
+    assert (await c.chat(MSG)).texts == ("fine",)
+    await c.aclose()
+
+
+async def test_an_empty_answer_is_asked_once_more(scripted_llm):
+    scripted_llm.push(Reply(["  "]), Reply(["second"]), Reply(["third"]))
+    c = client(scripted_llm)
+    assert (await c.chat(MSG)).texts == ("second",)
+    assert scripted_llm.calls == 2
+    await c.aclose()
+
+
+async def test_the_timeout_bounds_the_whole_request_not_each_read(scripted_llm):
+    # about 300 bytes at 20 ms each: 6 s of a server that keeps sending, far past the 0.5 s limit
+    scripted_llm.push(*[Reply(["slow " * 20], drip_s=0.02)] * 2)
+    c = client(scripted_llm, timeout_s=0.5, max_retries=1)
+    started = time.perf_counter()
+    with pytest.raises(LLMError, match="RequestDeadline.*llm.timeout_s=0.5s"):
+        await c.chat(MSG)
+    assert time.perf_counter() - started < 2.5
+    await c.aclose()
+
+
+async def test_retry_after_is_honoured(scripted_llm):
+    scripted_llm.push(Reply(status=429, headers={"Retry-After": "1"}), Reply(["ok"]))
+    c = client(scripted_llm)
+    started = time.perf_counter()
+    assert (await c.chat(MSG)).texts == ("ok",)
+    assert time.perf_counter() - started >= 0.95  # not the 0.01 s backoff
+    await c.aclose()
+
+
+async def test_retry_after_is_capped(scripted_llm, monkeypatch):
+    from engine.llm import client as client_module
+
+    monkeypatch.setattr(client_module, "RETRY_AFTER_CAP_S", 0.2)
+    scripted_llm.push(Reply(status=503, headers={"Retry-After": "3600"}), Reply(["ok"]))
+    c = client(scripted_llm)
+    started = time.perf_counter()
+    assert (await c.chat(MSG)).texts == ("ok",)
+    assert 0.15 <= time.perf_counter() - started < 2
+    await c.aclose()
+
+
+async def test_the_error_that_ends_a_request_is_named(scripted_llm):
+    scripted_llm.push(*[Reply(status=429)] * 3)
+    c = client(scripted_llm, max_retries=1)
+    with pytest.raises(LLMError, match="after 2 attempts: RateLimitError 429"):
+        await c.chat(MSG)
+    await c.aclose()
