@@ -214,8 +214,32 @@ class RunnerConfig(_Section):
 
 
 class OutputConfig(_Section):
+    """Where runs go: `dir` (relative to the working directory, or absolute), `name` a plain name in it.
+
+    Neither may climb out with `..`, and `name` is one path component, so a config never writes
+    outside the output directory it names.
+    """
+
     dir: str = "runs"
     name: str | None = None
+
+    @field_validator("dir")
+    @classmethod
+    def _dir_stays_put(cls, value: str) -> str:
+        if not value.strip() or "\0" in value:
+            raise ValueError("must be a directory path")
+        if ".." in Path(value).parts:
+            raise ValueError(f"{value!r} climbs out with '..'; name the directory itself")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value in ("", ".", "..") or any(ch in value for ch in "/\\\0") or value != value.strip():
+            raise ValueError(f"{value!r} must be a plain name (no path separators, not '.' or '..')")
+        return value
 
 
 class TraceHtmlConfig(_Section):

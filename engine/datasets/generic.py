@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.datasets import BenchItem, Hidden
-from engine.datasets._io import load_rows, require_file
+from engine.datasets._io import BadRow, load_rows, require_file, text_field
 from engine.datasets.humaneval import visible_tests_from_examples
 from engine.errors import DatasetError
 from engine.examples import extract_examples
@@ -41,10 +41,14 @@ def load_generic(path: str | None, fields: Mapping[str, str], *, skipped: list[d
 
     def text(row: dict[str, Any], role: str) -> str:
         value = row.get(names[role])
-        return "" if value is None else str(value) if not isinstance(value, list) else "\n".join(map(str, value))
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return "\n".join(value)  # a list of test statements
+        return text_field(row, names[role], required=False)
 
     def build(row: dict[str, Any]) -> BenchItem:
         task_id = row[names["id"]]
+        if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
+            raise BadRow(f"field {names['id']!r} must be a string or an integer (got {type(task_id).__name__})")
         hidden = text(row, "hidden_tests")
         if not hidden.strip():
             raise KeyError(names["hidden_tests"])

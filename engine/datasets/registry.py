@@ -49,5 +49,11 @@ def load_items(cfg: DatasetConfig, *, skipped: list[dict] | None = None) -> list
     skipped = skipped if skipped is not None else []
     items = _load(cfg, skipped)
     for s in skipped:
-        log.warning("skipped malformed dataset line %s: %s", s.get("line"), s.get("error"))
+        log.warning("dataset %s line %s: %s; row skipped", s.get("file", cfg.path), s.get("line"), s.get("error"))
+    if not items and skipped:
+        first = skipped[0]
+        raise DatasetError(
+            f"dataset {first.get('file', cfg.path)}: no usable task ({len(skipped)} row(s) skipped; "
+            f"line {first.get('line')}: {first.get('error')})"
+        )
     return select(items, cfg.tasks, cfg.limit)
