@@ -18,8 +18,10 @@ from lsp_client import Editor, start_editor
 async def editor_factory(tmp_path: Path) -> AsyncIterator[Any]:
     started: list[Editor] = []
 
-    async def make(init: dict[str, Any], mode: str = "strict", encoding: str | None = None) -> Editor:
-        editor = await start_editor(tmp_path, init, mode, encoding)
+    async def make(
+        init: dict[str, Any], mode: str = "strict", encoding: str | None = None, shape: str = "as_sent"
+    ) -> Editor:
+        editor = await start_editor(tmp_path, init, mode, encoding, shape)
         started.append(editor)
         return editor
 

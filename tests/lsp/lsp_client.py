@@ -2,6 +2,10 @@
 
 strict (VS Code): refuses an edit whose version is not the buffer's, applies and sends didChange at once.
 lax (Neovim): answers applied for every edit, skips a stale one silently, and sends didChange late.
+
+How an applied edit is reported is a separate choice (`shape`): "as_sent" (VS Code: the edit's own
+range and text) or "diff" (the smallest change between the old and the new text, which is how Neovim
+computes its didChange: an insert before a non-empty line comes back as a replace inside that line).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class Editor:
     edits: list[str] = field(default_factory=list)  # texts applied from the server, in order
     steps: list[Any] = field(default_factory=list)
     ends: dict[str, Any] = field(default_factory=dict)
+    shape: str = "as_sent"  # how applied server edits are reported: "as_sent" or "diff" (see the module doc)
     on_edit: Any = None  # hook after each applied server edit: on_edit(editor, uri)
     before_apply: Any = None  # hook when an applyEdit request arrives, before it is judged
 
@@ -66,6 +71,24 @@ class Editor:
         self.client.text_document_did_change(
             lsp.DidChangeTextDocumentParams(text_document=ident, content_changes=[change])
         )
+
+    def type_diff(self, uri: str, old: str, new: str) -> None:
+        """Report old -> new as the smallest single change (common prefix and suffix left out)."""
+        p = 0
+        while p < min(len(old), len(new)) and old[p] == new[p]:
+            p += 1
+        q = 0
+        while q < min(len(old), len(new)) - p and old[len(old) - 1 - q] == new[len(new) - 1 - q]:
+            q += 1
+
+        def point(offset: int) -> tuple[int, int]:
+            before = old[:offset]
+            return before.count("\n"), offset - (before.rfind("\n") + 1)
+
+        buf = self.buffers[uri]
+        buf.text = old
+        self.type(uri, point(p), point(len(old) - q), new[p : len(new) - q])
+        assert buf.text == new
 
     async def generate(self, uri: str, line: int, character: int = 0, instruction: str | None = None) -> Any:
         arg: dict[str, Any] = {
@@ -107,7 +130,14 @@ class Editor:
     def _apply(self, uri: str, edit: lsp.TextEdit) -> None:
         start = (edit.range.start.line, edit.range.start.character)
         end = (edit.range.end.line, edit.range.end.character)
-        self.type(uri, start, end, edit.new_text)
+        if self.shape == "diff":
+            buf = self.buffers[uri]
+            old = buf.text
+            buf.apply(start, end, edit.new_text)
+            buf.version -= 1  # type_diff counts the version
+            self.type_diff(uri, old, buf.text)
+        else:
+            self.type(uri, start, end, edit.new_text)
         self.edits.append(edit.new_text)
         if self.on_edit is not None:
             self.on_edit(self, uri)
@@ -130,12 +160,14 @@ def settings(base_url: str | None, **extra: Any) -> dict[str, Any]:
     return data
 
 
-async def start_editor(root: Path, init: dict[str, Any], mode: str = "strict", encoding: str | None = None) -> Editor:
+async def start_editor(
+    root: Path, init: dict[str, Any], mode: str = "strict", encoding: str | None = None, shape: str = "as_sent"
+) -> Editor:
     client = make_test_lsp_client()
     capabilities = client_capabilities("visual-studio-code")
     if encoding:  # Neovim offers utf-8 (and utf-16), VS Code only utf-16
         capabilities.general = lsp.GeneralClientCapabilities(position_encodings=[encoding, "utf-16"])
-    editor = Editor(client, mode=mode)
+    editor = Editor(client, mode=mode, shape=shape)
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
     async def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:

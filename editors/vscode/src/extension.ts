@@ -69,8 +69,31 @@ async function startClient(commands: Commands): Promise<LanguageClient> {
   return started;
 }
 
-/** (Re)start the server; a failure is shown, with what to check, instead of thrown. */
+let restartInProgress = false;
+let restartQueued = false;
+
+/**
+ * (Re)start the server, one restart at a time: a restart asked for while one runs is queued and
+ * done once after it (ruff-vscode's pattern), so two quick settings changes never leave two servers.
+ */
 async function restart(commands: Commands): Promise<void> {
+  if (restartInProgress) {
+    restartQueued = true;
+    return;
+  }
+  restartInProgress = true;
+  try {
+    do {
+      restartQueued = false;
+      await restartOnce(commands);
+    } while (restartQueued);
+  } finally {
+    restartInProgress = false;
+  }
+}
+
+/** Stop the running client and start a new one; a failure is shown, with what to check, instead of thrown. */
+async function restartOnce(commands: Commands): Promise<void> {
   const old = client;
   client = undefined;
   try {

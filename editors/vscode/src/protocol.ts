@@ -29,12 +29,31 @@ export interface StepParams {
   serverMs?: number;
 }
 
+export interface ExampleCounts {
+  ran: number;
+  passed: number;
+  failed: number;
+}
+
 export interface EndParams {
   sessionId: string;
   uri: string;
-  outcome: string; // completed, stuck, budget, error, cancelled, conflict
+  outcome: string; // completed, failed_examples, stuck, budget, error, cancelled, conflict
   detail: string;
   lines: number;
+  examples?: ExampleCounts; // the buffer's and the instruction's examples run on the final code
   tracePath: string;
   htmlPath: string;
+}
+
+/** How a session's outcome reads to the user: finished code that fails its examples says so. */
+export function outcomeText(params: Pick<EndParams, 'outcome' | 'examples'>): string {
+  const ex = params.examples;
+  if (params.outcome === 'failed_examples') {
+    return ex ? `fails ${ex.failed} of ${ex.ran} example${ex.ran === 1 ? '' : 's'}` : 'fails its examples';
+  }
+  if (params.outcome === 'completed' && ex && ex.ran > 0) {
+    return `completed · ${ex.passed}/${ex.ran} examples pass`;
+  }
+  return params.outcome.replace(/_/g, ' ');
 }

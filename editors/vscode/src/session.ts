@@ -6,6 +6,7 @@ import {
   CANCEL,
   GENERATE,
   OPEN_TRACE,
+  outcomeText,
   type EndParams,
   type GenerateArgs,
   type GenerateResult,
@@ -157,7 +158,7 @@ export class Commands {
     this.listener.end(params);
     void this.onEnded(params);
     if (!QUIET_OUTCOMES.has(params.outcome)) {
-      const message = `VIGOR ${params.outcome} after ${params.lines} line(s)${params.detail ? `: ${params.detail}` : ''}`;
+      const message = `VIGOR ${outcomeText(params)} after ${params.lines} line(s)${params.detail ? `: ${params.detail}` : ''}`;
       void Promise.resolve(vscode.window.showWarningMessage(message, 'Open Trace')).then((choice) =>
         choice === 'Open Trace' ? this.openTrace(params.sessionId) : undefined,
       );

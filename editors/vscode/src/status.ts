@@ -2,7 +2,7 @@
 // outcome of the last one with an "open trace" action. The state machine is plain data (StatusModel);
 // StatusBar only copies its view onto a vscode.StatusBarItem.
 import * as vscode from 'vscode';
-import type { EndParams, StepParams } from './protocol';
+import { outcomeText, type EndParams, type StepParams } from './protocol';
 
 export interface StatusView {
   visible: boolean;
@@ -78,7 +78,7 @@ export class StatusModel {
       const icon = OUTCOME_ICON[outcome] ?? '$(warning)';
       return {
         visible: true,
-        text: `${icon} VIGOR ${outcome} · ${lines === 1 ? '1 line' : `${lines} lines`}`,
+        text: `${icon} VIGOR ${outcomeText(this.last)} · ${lines === 1 ? '1 line' : `${lines} lines`}`,
         tooltip: `${detail ? `${detail}\n` : ''}Click to open the trace.`,
         command: { title: 'Open Trace', command: 'vigor.ui.openTrace', arguments: [sessionId] },
       };

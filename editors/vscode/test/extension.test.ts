@@ -152,3 +152,15 @@ test('changes to other extensions settings are ignored', async () => {
   assert.deepEqual(latestClient().notified, []);
   assert.equal(LanguageClient.instances.length, 1);
 });
+
+test('restarts are serialised: two quick restarts leave exactly one running server', async () => {
+  await activate(context());
+  const restart = vscode.commands.registered.get('vigor.ui.restartServer')!;
+  await Promise.all([restart(), restart(), restart()]);
+  await flush();
+  const running = LanguageClient.instances.filter((c) => c.state === 'running');
+  assert.equal(running.length, 1, `${running.length} servers running`);
+  assert.equal(running[0], latestClient());
+  // the second and third restart ask for one more restart after the first, not two
+  assert.equal(LanguageClient.instances.length, 3);
+});

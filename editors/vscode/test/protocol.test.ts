@@ -44,9 +44,17 @@ class Buffer {
     return Math.min(offset + Math.min(position.character, line.length), this.text.length);
   }
 
+  /** The document's line ending; VS Code turns the line endings of inserted text into it. */
+  get eol(): string {
+    return this.text.includes('\r\n') ? '\r\n' : '\n';
+  }
+
   /** Apply the edits (last first, so each range is still valid) and return them as content changes. */
   apply(edits: TextEdit[]): TextDocumentContentChangeEvent[] {
-    const ordered = [...edits].sort((a, b) => this.offsetAt(b.range.start) - this.offsetAt(a.range.start));
+    const eol = this.eol;
+    const ordered = [...edits]
+      .sort((a, b) => this.offsetAt(b.range.start) - this.offsetAt(a.range.start))
+      .map((edit) => ({ range: edit.range, newText: edit.newText.replace(/\r?\n/g, eol) }));
     for (const edit of ordered) {
       const start = this.offsetAt(edit.range.start);
       const end = this.offsetAt(edit.range.end);
@@ -84,13 +92,17 @@ const CAPABILITIES = {
  * Start the server, open the task buffer, run `vigor.generate` at the cursor and wait for `vigor/end`.
  * `onEdit` runs inside each applied `workspace/applyEdit`, after its didChange and before the answer.
  */
-async function runSession(onEdit?: (connection: MessageConnection, count: number) => Promise<void>): Promise<Outcome> {
+async function runSession(
+  onEdit?: (connection: MessageConnection, count: number) => Promise<void>,
+  options: { crlf?: boolean } = {},
+): Promise<Outcome> {
   const [command, ...args] = process.env.VIGOR_TEST_SERVER!.trim().split(/\s+/);
   const bufferFile = process.env.VIGOR_TEST_BUFFER_FILE!;
   const settings = JSON.parse(process.env.VIGOR_TEST_SETTINGS!);
   const [line, character] = process.env.VIGOR_TEST_CURSOR!.split(',').map(Number);
   const root = dirname(bufferFile);
-  const buffer = new Buffer(pathToFileURL(bufferFile).href, readFileSync(bufferFile, 'utf8'));
+  const text = readFileSync(bufferFile, 'utf8');
+  const buffer = new Buffer(pathToFileURL(bufferFile).href, options.crlf ? text.replace(/\n/g, '\r\n') : text);
 
   const child = spawn(command, args, { cwd: root, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -201,6 +213,7 @@ test('a session streams its lines into the buffer under the strict version rule 
   assert.equal(end.outcome, 'completed', `outcome ${end.outcome}: ${end.detail}`);
   assert.equal(end.sessionId, generated.sessionId);
   assert.equal(end.lines, expected.length);
+  assert.deepEqual(end.examples, { ran: 1, passed: 1, failed: 0 }); // the docstring's example, run on the final code
   assert.deepEqual(outcome.inserted, expected.map((text) => `${text}\n`));
   assert.equal(outcome.refused, 0);
   assert.equal(outcome.buffer.version, 1 + expected.length);
@@ -229,4 +242,40 @@ test('vigor.cancel during a session ends it as cancelled with the buffer holding
   assert.equal(outcome.end.lines, 1);
   assert.deepEqual(outcome.inserted, [`${expected[0]}\n`]);
   assert.equal(outcome.buffer.text, expectedText(original, outcome.generated.anchor, expected.slice(0, 1)));
+});
+
+test('a CRLF document gets each line once, in its own line ending (VS Code normalises inserted text)', { skip }, async () => {
+  const expected: string[] = JSON.parse(process.env.VIGOR_TEST_EXPECTED_LINES!);
+  const original = readFileSync(process.env.VIGOR_TEST_BUFFER_FILE!, 'utf8');
+  const outcome = await runSession(undefined, { crlf: true });
+  assert.equal(outcome.end.outcome, 'completed', `outcome ${outcome.end.outcome}: ${outcome.end.detail}`);
+  assert.equal(outcome.end.lines, expected.length);
+  assert.equal(outcome.refused, 0);
+  const want = expectedText(original, outcome.generated.anchor, expected).replace(/\n/g, '\r\n');
+  assert.equal(outcome.buffer.text, want);
+});
+
+test('a wrong argument is refused with InvalidParams naming the field', { skip }, async () => {
+  const [command, ...args] = process.env.VIGOR_TEST_SERVER!.trim().split(/\s+/);
+  const child = spawn(command, args, { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  connection.onRequest('workspace/configuration', () => [JSON.parse(process.env.VIGOR_TEST_SETTINGS!)]);
+  connection.listen();
+  try {
+    await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: CAPABILITIES });
+    await connection.sendNotification('initialized', {});
+    const uri = 'file:///never-opened.py';
+    const call = (argument: unknown) => connection.sendRequest('workspace/executeCommand', { command: 'vigor.generate', arguments: [argument] });
+    await assert.rejects(call({ textDocument: { uri, version: 1 }, position: null }), (error: { code: number; message: string }) => {
+      assert.equal(error.code, -32602);
+      assert.match(error.message, /position: expected an object, got null/);
+      return true;
+    });
+    await assert.rejects(call({ textDocument: { uri, version: 1 }, position: { line: 0, character: 0 } }), /is not open in the server/);
+    await connection.sendRequest('shutdown');
+    await connection.sendNotification('exit');
+  } finally {
+    connection.dispose();
+    child.kill();
+  }
 });

@@ -80,3 +80,13 @@ test('StatusBar copies the view onto the status-bar item', () => {
   bar.dispose();
   assert.equal(item.disposed, true);
 });
+
+test('finished code that fails its examples says so, never just "completed"', () => {
+  const model = new StatusModel();
+  model.end({ ...end('s1', 'failed_examples', 2, 'the code fails 1 of 2 example(s): add(1, 2)'), examples: { ran: 2, passed: 1, failed: 1 } });
+  const view = model.view();
+  assert.equal(view.text, '$(warning) VIGOR fails 1 of 2 examples · 2 lines');
+  assert.match(view.tooltip, /add\(1, 2\)/);
+  model.end({ ...end('s2', 'completed', 2), examples: { ran: 2, passed: 2, failed: 0 } });
+  assert.equal(model.view().text, '$(check) VIGOR completed · 2/2 examples pass · 2 lines');
+});
