@@ -99,10 +99,30 @@ def _private_dev(staging: str) -> None:
     _mount(staging, "/dev", None, MS_MOVE)
 
 
+def _code_under_jobs_root() -> list[str]:
+    """Directories the worker and its children import from that the jobs' tmpfs would hide (a clone
+    or a virtualenv under /tmp): the engine's own root, the interpreter's prefixes, sys.path."""
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths = {root, sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path}
+    paths |= set(filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    under = sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)})
+    under = [p for p in under if p.startswith(JOBS_ROOT + "/")]
+    return [p for p in under if not any(p.startswith(q + "/") for q in under if q != p)]
+
+
 def _readonly_filesystem() -> None:
     """A writable tmpfs for jobs and a minimal /dev, then every other mount read-only and device-free."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount here reaches the host
+    # Code that lives under the jobs' root is bound back in (read-only below, like every other mount):
+    # the directories are held open across the tmpfs mount and bound from /proc/self/fd.
+    kept = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in _code_under_jobs_root()]
     _mount("tmpfs", JOBS_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=755")
+    for path, fd in kept:
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
     staging = f"{JOBS_ROOT}/.dev"
     os.mkdir(staging)
     _private_dev(staging)  # binds the devices while their mount still allows devices

@@ -295,8 +295,15 @@ def judge_group(
         except BaseException as exc:  # what the solution raises is its result
             return f"input {i}: {type(exc).__name__}: {str(exc)[:120]}"
         if not ok:
-            return f"input {i}: expected {expected[i]!r:.80}, got {out!r:.80}"
+            return f"input {i}: expected {_short(expected[i])}, got {_short(out)}"
     return None
+
+
+def _short(value: Any) -> str:
+    try:
+        return repr(value)[:80]
+    except BaseException:  # e.g. an int past sys.int_info's str-digits limit
+        return f"<{type(value).__name__}>"
 
 
 def run_plus(
