@@ -181,7 +181,9 @@ def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -
     )
     for r in results:  # why a task ended in error (a replay miss, an LLM that cannot be reached, ...)
         if r["status"] == "error":
-            console.print(f"  {escape(r['task_id'])}: error: {escape(r.get('reason') or 'no reason recorded')}")
+            console.print(
+                f"  {escape(r['task_id'])}: error: {escape(r.get('reason') or 'no reason recorded')}", soft_wrap=True
+            )
     console.print(
         f"tasks with a comparable visible example: {report['tasks_with_comparable_examples']}/{report['tasks']}   "
         f"draft hits: {report['draft_hits']}  misses: {report['draft_misses']}"
@@ -282,8 +284,14 @@ def cmd_trace_stats(args: argparse.Namespace) -> int:
         tasks.add_row(t["task_id"], t["status"], str(t["steps"]), str(t["calls"]), str(t["tokens"]))
     console.print(tasks)
     for s in data["stuck"]:
+        where = (
+            "before its first step" if s["step"] is None else f"at step {s['step']} ({s['prefix_lines']} prefix lines)"
+        )
         console.print(
-            f"{s['task_id']}: {s['status']} at step {s['step']} ({s['prefix_lines']} prefix lines) {s['reason']}"
+            f"{s['task_id']}: {s['status']} {where}: {s['reason'] or 'no reason recorded'}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
     return 0
 

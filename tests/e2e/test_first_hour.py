@@ -93,6 +93,9 @@ def test_replay_does_not_claim_to_prepare_the_local_model(tmp_path: Path) -> Non
     assert "preparing the bundled local model" not in proc.stderr
     # The replay misses (an empty cache): the task ends in error, and the summary says why.
     assert "HumanEval/0: error: " in proc.stderr and "replay cache has no answer" in proc.stderr
+    # ... and `trace stats` says it too, for a task that ended before its first step.
+    stats = vigor("trace", "stats", str(tmp_path / "run"))
+    assert "HumanEval/0: error before its first step: replay cache has no answer" in stats.stdout
 
 
 def test_a_baseline_run_is_named_apart_from_the_guided_one() -> None:
