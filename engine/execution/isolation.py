@@ -7,7 +7,8 @@ the capabilities that gives (and only over its namespaces), applies once:
 
 - a pids cgroup prepared by the orchestrator (`pids.max` holds for root, where RLIMIT_NPROC does not);
 - every mount read-only and without device files, a fresh tmpfs on /tmp for the job directories,
-  and a minimal /dev (null, zero, full, random, urandom, shm) so no host device can be opened;
+  a minimal /dev (null, zero, full, random, urandom, shm) so no host device can be opened, and
+  empty read-only tmpfs over /run and /var/tmp, where host services keep their Unix sockets;
 - non-dumpable, so nothing it starts can read its memory or its file descriptors through /proc.
 
 Each job child is then created by `clone(CLONE_NEWPID)`: it is the init of a PID namespace of its
@@ -46,6 +47,9 @@ _SECUREBITS_ALL_LOCKED = 0x3F  # noroot, no-setuid-fixup, keep-caps off, each lo
 _CAP_VERSION_3 = 0x20080522
 DEVICES = ("null", "zero", "full", "random", "urandom")
 JOBS_ROOT = "/tmp"
+# Covered by an empty read-only tmpfs: a Unix socket is reached by its path whatever the network
+# namespace, and these are where services put theirs (/tmp is covered by the jobs' own tmpfs).
+HIDDEN = ("/run", "/var/run", "/var/tmp", "/var/lib/postgresql", "/var/lib/mysql")
 
 _libc: Any = None
 
@@ -127,6 +131,9 @@ def _readonly_filesystem() -> None:
     os.mkdir(staging)
     _private_dev(staging)  # binds the devices while their mount still allows devices
     os.rmdir(staging)
+    for point in HIDDEN:  # where host services keep their sockets and scratch files
+        if os.path.isdir(point) and not os.path.islink(point):
+            _mount("tmpfs", point, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755")
     writable = {JOBS_ROOT, "/dev/shm", *(f"/dev/{name}" for name in DEVICES)}
     for point, options in _mounts():
         if point in writable:
