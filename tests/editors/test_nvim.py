@@ -78,3 +78,19 @@ def test_checkhealth_reports_a_working_setup(tmp_path: Path) -> None:
 
 def test_help_file_builds_its_tags(tmp_path: Path) -> None:
     run_script("doc", tmp_path)
+
+
+def test_typing_on_the_insertion_line_lands_every_line_once(tmp_path: Path) -> None:
+    run_script("typing", tmp_path)
+
+
+def test_a_crlf_file_lands_every_line_once_and_stays_dos(tmp_path: Path) -> None:
+    run_script("crlf", tmp_path)
+
+
+def test_a_function_at_the_end_of_the_file_lands_once_and_compiles(tmp_path: Path) -> None:
+    run_script("eof", tmp_path)
+
+
+def test_vigor_trace_prints_the_path_once_without_an_opener(tmp_path: Path) -> None:
+    run_script("trace_once", tmp_path)

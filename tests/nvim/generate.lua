@@ -24,6 +24,11 @@ vim.cmd("VigorGenerate")
 local done = H.wait_end(ends)
 H.check(done.outcome == "completed", ("outcome %s (%s)"):format(done.outcome, tostring(done.detail)))
 H.check(done.lines == #task.expected, ("%d lines written, expected %d"):format(done.lines, #task.expected))
+-- the docstring's example ran on the final code (the oracle in the editor)
+H.check(
+  type(done.examples) == "table" and done.examples.ran == 1 and done.examples.passed == 1,
+  "examples: " .. vim.inspect(done.examples)
+)
 H.check(#steps > 0, "no vigor/step notification")
 H.check(require("vigor").session(task.bufnr) == nil, "the session is still marked live after vigor/end")
 

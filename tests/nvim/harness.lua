@@ -99,6 +99,35 @@ function H.wait_end(ends, timeout_ms)
   return ends[1]
 end
 
+--- Checks that each of `expected` is exactly one line of the buffer (no line lost, none twice).
+function H.once(bufnr, expected)
+  local counts = {}
+  for _, line in ipairs(H.lines(bufnr)) do
+    counts[line] = (counts[line] or 0) + 1
+  end
+  for _, line in ipairs(expected) do
+    H.check(counts[line] == 1, ("%q is in the buffer %d time(s):\n%s"):format(line, counts[line] or 0, H.text(bufnr)))
+  end
+end
+
+--- Checks that the buffer compiles as Python (with the interpreter that runs the server).
+function H.compiles(bufnr)
+  local python = vim.split(H.env("VIGOR_TEST_SERVER"), " ", { trimempty = true })[1]
+  local out = vim.fn.system({ python, "-c", "import ast, sys; ast.parse(sys.stdin.read())" }, H.text(bufnr))
+  H.check(vim.v.shell_error == 0, "the buffer does not compile: " .. out .. "\n" .. H.text(bufnr))
+end
+
+--- Rewrites the task file before H.start opens it (a different buffer for the same scripted answer).
+function H.rewrite_task(fn)
+  local path = H.env("VIGOR_TEST_BUFFER_FILE")
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  f = assert(io.open(path, "wb"))
+  f:write(fn(text))
+  f:close()
+end
+
 --- Stops the client (the server exits) and ends Neovim with status 0.
 function H.pass(task)
   if task and task.client then

@@ -78,6 +78,18 @@ local function on_step(_, params)
   fire("VigorStep", params)
 end
 
+--- How a session's outcome reads: finished code that fails its examples says so, never just "completed".
+function M.outcome_text(params)
+  local ex = type(params.examples) == "table" and params.examples or nil
+  if params.outcome == "failed_examples" then
+    return ex and ("fails %d of %d example(s)"):format(ex.failed or 0, ex.ran or 0) or "fails its examples"
+  end
+  if params.outcome == "completed" and ex and (ex.ran or 0) > 0 then
+    return ("completed, %d/%d example(s) pass"):format(ex.passed or 0, ex.ran)
+  end
+  return (tostring(params.outcome):gsub("_", " "))
+end
+
 local function on_end(_, params)
   if not params then
     return
@@ -90,26 +102,26 @@ local function on_end(_, params)
   local level = params.outcome == "completed" and vim.log.levels.INFO or vim.log.levels.WARN
   local detail = (params.detail and params.detail ~= vim.NIL and params.detail ~= "") and (" (" .. params.detail .. ")")
     or ""
-  notify(("%s, %d line(s)%s; trace: %s"):format(params.outcome, params.lines or 0, detail, params.htmlPath), level)
+  notify(("%s, %d line(s)%s; trace: %s"):format(M.outcome_text(params), params.lines or 0, detail, params.htmlPath), level)
   fire("VigorEnd", params)
 end
 
+--- Open a trace page; false when there is no opener (:VigorTrace then prints the path, once).
 local function open_path(path)
   if M.config.open_trace then
     M.config.open_trace(path)
+    return true
   elseif vim.ui.open then
     local _, err = vim.ui.open(path)
-    if err then
-      notify("trace: " .. path, vim.log.levels.INFO)
-    end
+    return not err
   end
+  return false
 end
 
 --- window/showDocument: external trace pages go to `open_trace` without blocking the editor.
 local function on_show_document(err, params, ctx, config)
   if params and params.external and vim.startswith(params.uri, "file://") then
-    open_path(vim.uri_to_fname(params.uri))
-    return { success = true }
+    return { success = open_path(vim.uri_to_fname(params.uri)) }
   end
   return vim.lsp.handlers["window/showDocument"](err, params, ctx, config)
 end
