@@ -50,7 +50,9 @@ async def main() -> None:
         await asyncio.sleep(1.5)  # the server imports the engine's agents right after `initialized`
         # the emulated editor is Python too: build its cattrs hooks now so its cold start is not counted as ours
         conv = editor.client.protocol._converter
-        conv.structure(conv.unstructure(insert_edit("file:///w", 0, 0, "\n")), lsp.ApplyWorkspaceEditParams)
+        conv.structure(
+            conv.unstructure(insert_edit("file:///w", 0, lsp.Position(0, 0), "\n")), lsp.ApplyWorkspaceEditParams
+        )
         conv.unstructure(lsp.ApplyWorkspaceEditResult(applied=True))
         at = lsp.Range(start=lsp.Position(0, 0), end=lsp.Position(0, 0))
         ident = lsp.VersionedTextDocumentIdentifier(uri="file:///w", version=1)
@@ -58,7 +60,7 @@ async def main() -> None:
         conv.unstructure(lsp.DidChangeTextDocumentParams(text_document=ident, content_changes=[change]))
         conv.unstructure(lsp.ExecuteCommandParams(command="vigor.generate", arguments=[{}]))
         # ... and the whole messages: a real editor parses JSON natively; only the server's time counts
-        request = lsp.ApplyWorkspaceEditRequest(id=1, params=insert_edit("file:///w", 0, 0, "\n"))
+        request = lsp.ApplyWorkspaceEditRequest(id=1, params=insert_edit("file:///w", 0, lsp.Position(0, 0), "\n"))
         conv.structure(conv.unstructure(request), lsp.ApplyWorkspaceEditRequest)
         conv.unstructure(lsp.ApplyWorkspaceEditResponse(id=1, result=lsp.ApplyWorkspaceEditResult(applied=True)))
         notification = lsp.DidChangeTextDocumentNotification(
