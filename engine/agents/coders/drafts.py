@@ -82,6 +82,12 @@ def batch(result: ChatResult, read: Any, *, source: str, temperature: float, see
     return DraftBatch(tuple(drafts), result.usage, calls)
 
 
+def native_max_tokens(llm: LLMConfig, prefix: str) -> int:
+    """A native reply restates the code so far before it adds anything: room for that on top of
+    `llm.max_tokens` (about four characters a token)."""
+    return llm.max_tokens + len(prefix) // 4
+
+
 class NativeStyle:
     """The native chat request; replies aligned to the committed prefix."""
 
@@ -99,6 +105,7 @@ class NativeStyle:
             native_messages(task, prefix, evidence),
             n=n,
             temperature=temperature,
+            max_tokens=native_max_tokens(self.llm, prefix),
             stop=self.stop or None,
             seed=seed,
             context=f"{task.task_id} native",

@@ -1,0 +1,29 @@
+"""Restated definitions: the function being written (or a helper, or an import) written again inside it."""
+
+from engine.agents.language.restate import restated_definition
+
+PREFIX = 'import re\nfrom typing import List\n\n\ndef helper(s):\n    return s\n\n\ndef words(text: str) -> List[str]:\n    """Split."""\n'
+
+
+def test_a_nested_def_of_the_function_being_written_is_a_restatement():
+    assert "`words` is already defined" in restated_definition(PREFIX, "    def words(text: str) -> List[str]:")
+
+
+def test_a_nested_copy_of_a_helper_is_a_restatement():
+    assert restated_definition(PREFIX, "    def helper(s):") is not None
+
+
+def test_a_reimport_inside_the_function_is_a_restatement():
+    assert restated_definition(PREFIX, "    import re") == "re already imported at the module level"
+    assert restated_definition(PREFIX, "    from typing import List") is not None
+
+
+def test_new_nested_helpers_and_new_imports_are_not_restatements():
+    assert restated_definition(PREFIX, "    def inner(x):") is None
+    assert restated_definition(PREFIX, "    import math") is None
+    assert restated_definition(PREFIX, "    from typing import List, Dict") is None
+
+
+def test_module_level_lines_are_never_restatements():
+    assert restated_definition(PREFIX, "def words(text):") is None
+    assert restated_definition(PREFIX, "import re") is None
