@@ -234,6 +234,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"external harness exited {ext['returncode']} on {ext['problems_kept']} problem(s); "
             f"its pass@1: {_rate(ext['pass@1'], 4)}; its output: {ext['log']}"
         )
+        agree = ext.get("agreement")
+        if agree is not None:
+            differ = ", ".join(f"{d['task_id']} (ours {d['ours']}, theirs {d['theirs']})" for d in agree["differ"])
+            print(
+                f"the harness agrees with vigor on {agree['agree']}/{agree['compared']} task(s)"
+                + (f"; differs on {differ}" if differ else "")
+            )
     print(f"LLM calls per task: {summary['calls_per_task']}  summary: {run_dir / 'evaluation' / 'summary.json'}")
     return 0
 
@@ -247,15 +254,15 @@ def cmd_trace_show(args: argparse.Namespace) -> int:
     data = task_steps(args.run_dir, args.task_id)
     console = Console()
     for step in data["steps"]:
-        committed = step["committed"]["text"] if step["committed"] else "(nothing)"
-        console.print(f"[bold]step {step['step']}[/bold] {step['rule']}: {escape(committed)}")
-        for attempt in step["attempts"]:
-            tag = "draft" if attempt["draft_hit"] else f"ask {attempt['attempt']}"
-            for c in attempt["candidates"]:
-                style = {"pass": "green", "soft": "yellow", "reject": "red"}[c["outcome"]]
+        committed = step.committed.text if step.committed else "(nothing)"
+        console.print(f"[bold]step {step.step}[/bold] {step.rule}: {escape(committed)}")
+        for attempt in step.attempts:
+            tag = "draft" if attempt.draft_hit else f"ask {attempt.attempt}"
+            for c in attempt.candidates:
+                style = {"pass": "green", "soft": "yellow", "reject": "red"}[c.outcome]
                 console.print(
-                    f"  [{style}]{c['outcome']:6}[/{style}] {tag:6} {c['label']:10} {c['reason']:18} "
-                    f"{escape(c['text'])}" + (f"  [dim]{escape(c['detail'][:80])}[/dim]" if c["detail"] else "")
+                    f"  [{style}]{c.outcome:6}[/{style}] {tag:6} {c.label:10} {c.reason:18} "
+                    f"{escape(c.text)}" + (f"  [dim]{escape(c.detail[:80])}[/dim]" if c.detail else "")
                 )
     end = data["end"]
     if end:

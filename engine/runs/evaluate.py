@@ -152,6 +152,14 @@ def _earlier_internal(out: Path) -> dict[str, Any] | None:
     return earlier if earlier.get("mode") in ("execute", "status_only") else None
 
 
+def _internal_verdicts(out: Path) -> dict[str, bool]:
+    path = out / "results.jsonl"
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["task_id"]: bool(row["passed"]) for row in rows}
+
+
 async def _evaluate_external(
     run_dir: Path,
     config: VigorConfig,
@@ -168,9 +176,8 @@ async def _evaluate_external(
     if summary is None:  # no internal score yet: compute it, so both stand side by side
         summary = await evaluate_run(run_dir, mode="execute", concurrency=concurrency)
     predictions = exports["human_eval"] if config.dataset.kind == "humaneval" else exports["evalplus"]
-    record = await external.run_external(
-        command, config, {r["task_id"] for r in results}, predictions, out / "external"
-    )
+    ours = {r["task_id"]: False for r in results} | _internal_verdicts(out)
+    record = await external.run_external(command, config, ours, predictions, out / "external")
     summary["external"] = record
     write_redacted(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     if record["returncode"] != 0:

