@@ -23,6 +23,7 @@ silently (the orchestrator warns and records it in the run manifest).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import signal
@@ -192,6 +193,7 @@ def setup_worker(cgroup: str | None) -> dict[str, bool]:
     # signal Python handles by default, so it is ignored too.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _c().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _last_cap()  # cached now: children fork with it
     return layers
 
 
@@ -224,6 +226,16 @@ def _clone_works() -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
+@functools.cache
+def _last_cap() -> int:
+    """The highest capability number this kernel knows (read once, in the worker, before forking)."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as fh:
+            return int(fh.read())
+    except (OSError, ValueError):
+        return 63
+
+
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
@@ -238,13 +250,7 @@ def enter_job(private_proc: bool) -> None:
     if private_proc:
         _check(libc.unshare(_CLONE_NEWNS), "unshare mount namespace")
         _mount("proc", "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    last = 63
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as fh:
-            last = int(fh.read())
-    except (OSError, ValueError):
-        pass
-    for cap in range(last + 1):
+    for cap in range(_last_cap() + 1):
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly where it was never held
     libc.prctl(_PR_SET_SECUREBITS, _SECUREBITS_ALL_LOCKED, 0, 0, 0)  # exec as root grants nothing
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

@@ -29,7 +29,13 @@ from engine.errors import SandboxError
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">I")
-_PRELOAD = ("engine.agents.tester", "engine.execution.oracle", "engine.examples")
+_PRELOAD = (
+    "engine.execution.oracle",
+    "engine.execution.child_tests",
+    "engine.execution.checks",
+    "engine.execution.matching",
+    "engine.examples",
+)
 _NAMESPACES = (
     "--user",
     "--map-root-user",
