@@ -364,7 +364,8 @@ def run_candidate(program: str, line_no: int, examples: list[list[Any]], timeout
             )
             if outcome["exc_type"] == "SystemExit":  # a line that ends the process: no handler saves it
                 outcome["soft"] = outcome["deferrable"] = False
-        progress({"ex": index, **outcome})
+        outcome = {"ex": index, **outcome}
+        progress(outcome)
         outcomes.append(outcome)
     return {"module_time": site.module_time, "examples": outcomes}
 

@@ -107,3 +107,20 @@ def test_api_keys_are_not_passed_to_generated_code(monkeypatch: pytest.MonkeyPat
 def test_many_concurrent_jobs_all_come_back() -> None:
     results = run(*(Job("sandbox_jobs:add", (i, i)) for i in range(24)))
     assert [r.value for r in results] == [2 * i for i in range(24)]
+
+
+def test_a_worker_killed_under_a_job_costs_that_job_and_a_fresh_worker_takes_over() -> None:
+    async def go() -> tuple[JobResult, JobResult, int]:
+        async with Sandbox() as sandbox:
+            await sandbox.start()
+            hanging = asyncio.ensure_future(sandbox.run(Job("sandbox_jobs:progress_then_hang", timeout_s=30)))
+            await asyncio.sleep(0.3)
+            os.kill(sandbox._workers[0].proc.pid, 9)  # from outside: nothing inside can reach it
+            lost = await asyncio.wait_for(hanging, 10)
+            after = await sandbox.run(Job("sandbox_jobs:add", (1, 2)))
+            return lost, after, sandbox.crashed_workers
+
+    lost, after, crashed = asyncio.run(go())
+    assert lost.crashed and not lost.ok and "worker died" in (lost.error or "")
+    assert after.ok and after.value == 3
+    assert crashed == 1
