@@ -183,7 +183,7 @@ async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:
     api = client._client
     assert api is not None, "a live stream needs a client (not in replay mode)"
     raw = "prompt" in request
-    kwargs = {k: v for k, v in request.items() if v is not None and k != "n"}
+    kwargs = {k: v for k, v in request.items() if v is not None}
     kwargs.update(stream=True, stream_options={"include_usage": True})
     delay = client.cfg.backoff_s
     for attempt in range(client.cfg.max_retries + 1):

@@ -9,8 +9,11 @@ llama.cpp's server (the bundled model's) serves both.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.agents.coders.align import open_function
 from engine.agents.coders.drafts import DraftBatch, batch
+from engine.agents.coders.streaming import DraftStream
 from engine.config import LLMConfig
 from engine.llm.client import LLMClient
 from engine.types import Task
@@ -63,18 +66,24 @@ class CompletionStyle:
         self.client = client
         self.llm = llm
 
+    def _request(self, task: Task, prefix: str) -> dict[str, Any]:
+        inside = open_function(prefix.rstrip("\n").split("\n")) is not None
+        return {
+            "prompt": raw_prompt(task, prefix),
+            "stop": TOP_LEVEL_STOP if inside else None,
+            "context": f"{task.task_id} completion",
+        }
+
+    async def stream(
+        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftStream:
+        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix))
+        return DraftStream(answer, lambda text, cut: read_completion(prefix, text, cut))
+
     async def drafts(
         self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
     ) -> DraftBatch:
-        inside = open_function(prefix.rstrip("\n").split("\n")) is not None
-        result = await self.client.complete(
-            raw_prompt(task, prefix),
-            n=n,
-            temperature=temperature,
-            stop=TOP_LEVEL_STOP if inside else None,
-            seed=seed,
-            context=f"{task.task_id} completion",
-        )
+        result = await self.client.complete(n=n, temperature=temperature, seed=seed, **self._request(task, prefix))
         return batch(
             result,
             lambda text, cut: read_completion(prefix, text, cut),
@@ -93,18 +102,24 @@ class FimStyle:
         self.client = client
         self.llm = llm
 
+    def _request(self, task: Task, prefix: str) -> dict[str, Any]:
+        inside = open_function(prefix.rstrip("\n").split("\n")) is not None
+        return {
+            "prompt": fim_prompt(raw_prompt(task, prefix), task.suffix),
+            "stop": FIM_STOP + (TOP_LEVEL_STOP if inside and not task.suffix.strip() else []),
+            "context": f"{task.task_id} fim",
+        }
+
+    async def stream(
+        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftStream:
+        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix))
+        return DraftStream(answer, lambda text, cut: read_completion(prefix, text, cut))
+
     async def drafts(
         self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
     ) -> DraftBatch:
-        inside = open_function(prefix.rstrip("\n").split("\n")) is not None
-        result = await self.client.complete(
-            fim_prompt(raw_prompt(task, prefix), task.suffix),
-            n=n,
-            temperature=temperature,
-            stop=FIM_STOP + (TOP_LEVEL_STOP if inside and not task.suffix.strip() else []),
-            seed=seed,
-            context=f"{task.task_id} fim",
-        )
+        result = await self.client.complete(n=n, temperature=temperature, seed=seed, **self._request(task, prefix))
         return batch(
             result,
             lambda text, cut: read_completion(prefix, text, cut),

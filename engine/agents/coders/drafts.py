@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from engine.agents.coders.align import align_reply
 from engine.agents.coders.native import native_messages
+from engine.agents.coders.streaming import DraftStream, Read, echo_settled, native_settled
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import CoderPrompts, LLMConfig
 from engine.llm.client import ChatResult, LLMClient
@@ -60,6 +61,13 @@ class DraftStyle(Protocol):
         self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
     ) -> DraftBatch: ...
 
+    async def stream(
+        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftStream:
+        """The same request for one answer, read as the model writes it (docs/engine.md, "Streaming"):
+        its lines are the lines `drafts` would read from the whole answer."""
+        ...
+
 
 def batch(result: ChatResult, read: Any, *, source: str, temperature: float, seed: int | None) -> DraftBatch:
     """Each choice of `result` read by `read(text, cut_off) -> (lines, complete, ended_by)`."""
@@ -98,24 +106,35 @@ class NativeStyle:
         self.llm = llm
         self.stop = NATIVE_STOP if stop is None else stop
 
-    async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
-    ) -> DraftBatch:
-        result = await self.client.chat(
-            native_messages(task, prefix, evidence),
-            n=n,
-            temperature=temperature,
-            max_tokens=native_max_tokens(self.llm, prefix),
-            stop=self.stop or None,
-            seed=seed,
-            context=f"{task.task_id} native",
-        )
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "messages": native_messages(task, prefix, evidence),
+            "max_tokens": native_max_tokens(self.llm, prefix),
+            "stop": self.stop or None,
+            "context": f"{task.task_id} native",
+        }
 
+    def reader(self, task: Task, prefix: str) -> Read:
         def read(text: str, cut_off: bool) -> tuple[tuple[str, ...], bool, str]:
             a = align_reply(prefix, text, task.entry_point or None, cut_off=cut_off)
             return a.lines, a.complete, a.ended_by
 
+        return read
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch:
+        result = await self.client.chat(
+            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence)
+        )
+        read = self.reader(task, prefix)
         return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
+
+    async def stream(
+        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftStream:
+        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, evidence))
+        return DraftStream(answer, self.reader(task, prefix), settled=native_settled(prefix, task.entry_point or None))
 
 
 class ContinueStyle:
@@ -128,25 +147,37 @@ class ContinueStyle:
         self.llm = llm
         self.prompts = prompts or CoderPrompts()
 
-    async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
-    ) -> DraftBatch:
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...]) -> dict[str, Any]:
         from engine.agents.coders.openai_coder import build_messages
 
-        result = await self.client.chat(
-            build_messages(task, prefix, evidence, prompts=self.prompts),
-            n=n,
-            temperature=temperature,
-            seed=seed,
-            context=f"{task.task_id} continue",
-        )
+        return {
+            "messages": build_messages(task, prefix, evidence, prompts=self.prompts),
+            "context": f"{task.task_id} continue",
+        }
+
+    def reader(self, task: Task, prefix: str) -> Read:
         base = expected_indent(prefix)
 
         def read(text: str, cut_off: bool) -> tuple[list[str], bool, str]:
             lines = continuation_lines(prefix, text, base_indent=base)
             return (lines[:-1], False, "cut_off") if cut_off else (lines, True, "reply_end")
 
+        return read
+
+    async def drafts(
+        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftBatch:
+        result = await self.client.chat(
+            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence)
+        )
+        read = self.reader(task, prefix)
         return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
+
+    async def stream(
+        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+    ) -> DraftStream:
+        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, evidence))
+        return DraftStream(answer, self.reader(task, prefix), settled=echo_settled(prefix))
 
 
 def make_style(

@@ -165,3 +165,24 @@ async def test_an_answer_that_breaks_off_raises_for_the_line_it_did_not_deliver(
         with pytest.raises(LLMError, match="without a finish reason"):
             await draft.line(len(draft.lines))
         await c.aclose()
+
+
+@pytest.mark.parametrize("style_name", ["native", "continue", "completion", "fim"])
+async def test_each_style_streams_the_draft_it_asks_for_whole(style_name):
+    from engine.agents.coders.drafts import make_style
+    from engine.types import Task
+
+    task = Task("t/1", PREFIX, "count_up")
+    reply = NATIVE if style_name in ("native", "continue") else BODY
+    with ScriptedLLM(lambda req: Reply([reply]), tokens_per_s=0) as server:
+        c = client(server)
+        style = make_style(style_name, c, c.cfg)
+        whole = (await style.drafts(task, PREFIX, n=1, temperature=0.0, seed=7, evidence=())).drafts[0]
+        streamed = await style.stream(task, PREFIX, temperature=0.0, seed=7, evidence=())
+        await streamed.wait_end()
+        await c.aclose()
+        plain, stream = server.requests
+    assert tuple(streamed.lines) == whole.lines and streamed.complete == whole.complete
+    assert whole.lines  # the reply was read as a draft at all
+    # the same request (so the same record/replay key), asked with stream=True
+    assert {k: v for k, v in stream.items() if k not in ("stream", "stream_options")} == plain
