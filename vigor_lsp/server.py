@@ -93,6 +93,7 @@ class VigorProtocol(LanguageServerProtocol):
 
     shut_down = False
     exit_code: int | None = None
+    vigor: VigorServer  # the server these handlers serve (set by VigorServer)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -119,12 +120,6 @@ class VigorProtocol(LanguageServerProtocol):
         self.vigor.exiting()
         return (yield from super().lsp_exit(*args))
 
-    @property
-    def vigor(self) -> VigorServer:
-        server = self._server
-        assert isinstance(server, VigorServer)
-        return server
-
 
 class VigorServer(LanguageServer):
     """Holds the settings, the open documents, the live sessions (one per document) and one engine
@@ -134,6 +129,7 @@ class VigorServer(LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("vigor-lsp", __version__, protocol_cls=VigorProtocol, converter_factory=make_converter)
+        self.protocol.vigor = self
         self.init_settings: dict[str, Any] = {}
         self.ws_settings: dict[str, Any] = {}
         self.documents: dict[str, LineDocument] = {}
