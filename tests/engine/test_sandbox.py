@@ -56,6 +56,10 @@ def _processes_with(marker: str) -> list[int]:
 
 
 def test_timeout_kills_every_process_of_the_job_even_in_another_session() -> None:
+    from engine.execution.sandbox import _launcher
+
+    if "--user" not in _launcher():
+        pytest.skip("no PID namespace per job on this platform (a named missing layer)")
     marker = f"vigor-grandchild-{os.getpid()}-{time.time_ns()}"
     (res,) = run(Job("sandbox_jobs:sleep_with_grandchild", (marker,), timeout_s=1.5))
     assert res.timed_out and not res.ok
@@ -124,3 +128,24 @@ def test_a_worker_killed_under_a_job_costs_that_job_and_a_fresh_worker_takes_ove
     assert lost.crashed and not lost.ok and "worker died" in (lost.error or "")
     assert after.ok and after.value == 3
     assert crashed == 1
+
+
+def test_without_namespaces_the_missing_layers_are_named_and_jobs_still_run(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from engine.execution import sandbox as sandbox_module
+
+    monkeypatch.setenv("VIGOR_SANDBOX_NAMESPACES", "0")
+    monkeypatch.setattr(sandbox_module, "_launch", None)
+
+    async def go() -> tuple[dict[str, object], JobResult]:
+        async with Sandbox() as sandbox:
+            isolation = await sandbox.start()
+            return isolation, await sandbox.run(Job("sandbox_jobs:add", (2, 2)))
+
+    with caplog.at_level("WARNING"):
+        isolation, res = asyncio.run(go())
+    monkeypatch.setattr(sandbox_module, "_launch", None)  # the next test probes again
+    assert res.ok and res.value == 4
+    assert "readonly_filesystem" in isolation["missing"] and "user_namespace" in isolation["missing"]
+    assert "isolation layers missing" in caplog.text and "readonly_filesystem" in caplog.text
