@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.reasons import Gate, Reason
+
 END = "<END>"
 """The sentinel candidate text meaning "the code is done"."""
 
@@ -106,7 +108,7 @@ class Classification:
     """
 
     label: Label
-    reason: str  # e.g. "parse.ok", "parse.invalid", "parse.indent"
+    reason: Reason
     detail: str = ""
     program: str | None = None
     line_no: int = 0
@@ -125,9 +127,9 @@ class Outcome(str, enum.Enum):
 class Verdict:
     """A gate's decision on one candidate, with a stable reason code and free-form detail."""
 
-    gate: str  # "language" | "reviewer" | "evaluator"
+    gate: Gate
     outcome: Outcome
-    reason: str  # e.g. "exec.ok", "exec.raised", "exec.unreached", "review.ok"
+    reason: Reason
     detail: str = ""
     passed_examples: int = 0  # examples on which the line ran and (where comparable) returned right
     failed_examples: int = 0

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import StepRecord
+
 _ids = itertools.count(1)
 
 
@@ -115,19 +117,16 @@ class Session:
         return self.anchor < len(lines) and lines[self.anchor].rstrip("\r\n") == line
 
 
-def step_summary(session: Session, step: int, line: str | None, record: dict[str, Any]) -> dict[str, Any]:
+def step_summary(session: Session, step: int, line: str | None, record: StepRecord) -> dict[str, Any]:
     """The `vigor/step` payload: every candidate with its label and verdict, and the committed line."""
     candidates = [
-        {"text": c.get("text"), "label": c.get("label"), "outcome": c.get("outcome"), "reason": c.get("reason")}
-        for attempt in record.get("attempts", [])
-        for c in attempt.get("candidates", [])
+        {"text": c.text, "label": c.label, "outcome": c.outcome, "reason": c.reason} for c in record.candidates
     ]
-    committed = record.get("committed") or {}
     return {
         "sessionId": session.id,
         "uri": session.uri,
         "step": step,
         "line": line,
-        "committed": committed.get("text"),
+        "committed": record.committed.text if record.committed is not None else None,
         "candidates": candidates,
     }

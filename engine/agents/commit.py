@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config import CommitPolicy
+from engine.reasons import FALLBACK_ORDER, Reason
 from engine.types import Candidate, Classification, Label, Outcome, Verdict
 
 KEY_FIELDS = ("tier", "neg_passed_examples", "source_priority", "rank", "text")
@@ -33,8 +34,6 @@ FALLBACK_KEY_FIELDS = (
     "rank",
     "text",
 )
-_SOFT_TIERS = {"exec.unreached": 1, "exec.deferred": 2}
-_FALLBACK_REASON_ORDER = {"exec.wrong_return": 0, "exec.raised": 1, "exec.timeout": 2}
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,13 @@ class Decision:
 
 
 def tier(verdict: Verdict) -> int:
-    """0 for a clean pass, 1 unreached, 2 deferred (any other soft reason ranks as deferred)."""
+    """0 for a clean pass, 1 unreached, 2 deferred: the reason's own tier (engine/reasons.py)."""
     if verdict.outcome is Outcome.PASS:
         return 0
-    return _SOFT_TIERS.get(verdict.reason, 2)
+    own = Reason(verdict.reason).tier
+    if own is None:
+        raise ValueError(f"{verdict.reason} rejects; it has no commit tier")
+    return own
 
 
 def _source_priority(candidate: Candidate, policy: CommitPolicy) -> int:
@@ -83,7 +85,7 @@ def fallback_key(g: Gated, policy: CommitPolicy) -> tuple[object, ...]:
     return (
         -g.verdict.passed_examples,
         g.verdict.failed_examples,
-        _FALLBACK_REASON_ORDER.get(g.verdict.reason, 9),
+        FALLBACK_ORDER.get(Reason(g.verdict.reason), 9),
         _source_priority(g.candidate, policy),
         g.candidate.rank,
         g.candidate.text,

@@ -16,13 +16,36 @@ visible example of the task; the per-example first-arrival outcomes become one V
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from engine.execution.sandbox import Job, JobResult, Sandbox
+from engine.reasons import Gate, Reason
 from engine.types import Classification, Outcome, Task, Verdict
 
 _FUNCTION_KEYWORDS = ("def", "async def")
 SPECULATIVE_TEST_CPU_S = 2.0  # CPU time for a predicted final program's tests inside a prefetch batch
+
+
+class Evaluator(Protocol):
+    """The speculative oracle's interface (the first-arrival rule, docs/design.md)."""
+
+    async def evaluate_many(self, items: list[Classification], task: Task) -> list[Verdict]:
+        """One verdict per executable classification (prefix + line programs)."""
+        ...
+
+    def knows(self, item: Classification) -> bool:
+        """Speculation hook: whether a verdict for exactly this program and line was evaluated ahead."""
+        ...
+
+    async def evaluate_ahead(
+        self, items: list[Classification], task: Task, final_tests: Job | None = None
+    ) -> dict[str, Any] | None:
+        """Speculation hook: evaluate the executable lines a draft offers next, as if each committed in
+        turn, in one go; `evaluate_many` then answers those lines from what was learned here. When
+        `final_tests` (the Tester's job for the draft's predicted final code) is given it runs too,
+        and its result is returned; None when it did not run. An Evaluator that does not speculate
+        returns None and keeps nothing."""
+        ...
 
 
 class SandboxEvaluator:
@@ -40,7 +63,7 @@ class SandboxEvaluator:
         in_function = any(kw in _FUNCTION_KEYWORDS for kw, _ in cls.blocks)
         if in_function and not examples:
             # Nothing can call the function: running it would only cost a fork.
-            return Verdict("evaluator", Outcome.SOFT, "exec.unreached", "the task has no visible examples")
+            return Verdict(Gate.EVALUATOR, Outcome.SOFT, Reason.EXEC_UNREACHED, "the task has no visible examples")
         runs = 1 if not in_function else max(1, len(examples))
         return (cls.program, cls.line_no), runs * (self.example_timeout_s + 0.5) + 1.0
 
@@ -71,16 +94,18 @@ class SandboxEvaluator:
             verdicts[i] = verdict_from(result)
         return [v for v in verdicts if v is not None]
 
-    def has_prefetched(self, cls: Classification) -> bool:
+    def knows(self, cls: Classification) -> bool:
         return (cls.program, cls.line_no) in self._prefetched
 
-    async def prefetch(self, items: list[Classification], task: Task, after: Any = None) -> Any:
+    async def evaluate_ahead(
+        self, items: list[Classification], task: Task, final_tests: Job | None = None
+    ) -> dict[str, Any] | None:
         """Evaluate the executable lines a draft will offer next, all in one sandbox child.
 
         Their verdicts wait for the steps that offer those lines with the same program. A line the
         draft does not get to (a rejection before it, another candidate committed) is simply never
         asked for; when the batch fails or times out nothing is kept and each line runs on its own.
-        `after` (a sandbox Job) runs last in the same child; its value is returned (None: not run).
+        `final_tests` (a sandbox Job) runs last in the same child; its value is returned (None: not run).
         """
         examples = _examples(task)
         self._prefetched.clear()
@@ -91,11 +116,11 @@ class SandboxEvaluator:
             if not isinstance(plan, Verdict):
                 runs.append((cls, plan[0]))
                 deadline += plan[1]
-        if not runs or (len(runs) < 2 and after is None):
+        if not runs or (len(runs) < 2 and final_tests is None):
             return None  # one line and nothing else: its own step runs it as before
         extra = None
-        if after is not None:  # a Job: the tests of the draft's predicted final code
-            extra = [after.func, list(after.args), SPECULATIVE_TEST_CPU_S]
+        if final_tests is not None:  # the tests of the draft's predicted final code
+            extra = [final_tests.func, list(final_tests.args), SPECULATIVE_TEST_CPU_S]
             deadline += SPECULATIVE_TEST_CPU_S + 1.0
         job = Job(
             "engine.execution.oracle:run_candidates",
@@ -110,7 +135,8 @@ class SandboxEvaluator:
         for (cls, _), one in zip(runs, verdicts):
             res = JobResult(ok=True, value=one, duration_s=result.duration_s / len(runs))
             self._prefetched[(cls.program, cls.line_no)] = verdict_from(res)
-        return value.get("after")
+        tested = value.get("after")
+        return tested if isinstance(tested, dict) else None
 
 
 def _examples(task: Task) -> list[list[Any]]:
@@ -148,24 +174,26 @@ def verdict_from(result: JobResult) -> Verdict:
     d = result.duration_s
 
     def verdict(outcome: Outcome, reason: str, detail: str) -> Verdict:
-        return Verdict("evaluator", outcome, reason, detail, passed, failed, d)
+        return Verdict(Gate.EVALUATOR, outcome, reason, detail, passed, failed, d)
 
     if "raised" in by:
         hard = [o for o in by["raised"] if not (o.get("soft") or o.get("deferrable"))]
         if hard:
-            return verdict(Outcome.REJECT, "exec.raised", f"{hard[0]['exc_type']}: {hard[0]['message']}")
+            return verdict(Outcome.REJECT, Reason.EXEC_RAISED, f"{hard[0]['exc_type']}: {hard[0]['message']}")
         first = by["raised"][0]
         why = "inside an open try/with body" if first.get("soft") else "later code could define the name"
-        return verdict(Outcome.SOFT, "exec.deferred", f"{first['exc_type']}: {first['message']} ({why})")
+        return verdict(Outcome.SOFT, Reason.EXEC_DEFERRED, f"{first['exc_type']}: {first['message']} ({why})")
     if "timeout" in by:
-        return verdict(Outcome.REJECT, "exec.timeout", "its first execution did not finish in time")
+        return verdict(Outcome.REJECT, Reason.EXEC_TIMEOUT, "its first execution did not finish in time")
     if "wrong_return" in by:
         first = by["wrong_return"][0]
-        return verdict(Outcome.REJECT, "exec.wrong_return", f"returned {first['actual']}, expected {first['expected']}")
+        return verdict(
+            Outcome.REJECT, Reason.EXEC_WRONG_RETURN, f"returned {first['actual']}, expected {first['expected']}"
+        )
     if "error" in by:
-        return verdict(Outcome.SOFT, "exec.unreached", f"sandbox: {by['error'][0]['detail']}")
+        return verdict(Outcome.SOFT, Reason.EXEC_UNREACHED, f"sandbox: {by['error'][0]['detail']}")
     if passed:
         compared = sum(1 for o in by["ok"] if o.get("compared"))
-        return verdict(Outcome.PASS, "exec.ok", f"ran on {passed} example(s), {compared} return(s) matched")
+        return verdict(Outcome.PASS, Reason.EXEC_OK, f"ran on {passed} example(s), {compared} return(s) matched")
     why = by.get("unreached", [{}])[0].get("why", "never reached")
-    return verdict(Outcome.SOFT, "exec.unreached", why)
+    return verdict(Outcome.SOFT, Reason.EXEC_UNREACHED, why)

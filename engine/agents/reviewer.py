@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Protocol
 
+from engine.reasons import Gate, Reason
 from engine.types import Candidate, Classification, Label, Outcome, Task, Verdict
 
 MAX_LINE_LENGTH = 240
@@ -54,18 +55,20 @@ class RuleReviewer:
     def review(self, candidate: Candidate, classification: Classification, prefix: str, task: Task) -> Verdict:
         label = classification.label
         if label is Label.END:
-            if classification.reason != "parse.end_complete":
-                return Verdict("reviewer", Outcome.REJECT, "end.incomplete", classification.detail)
+            if classification.reason != Reason.PARSE_END_COMPLETE:
+                return Verdict(Gate.REVIEWER, Outcome.REJECT, Reason.END_INCOMPLETE, classification.detail)
             if task.entry_point and not _entry_has_body(prefix, task.entry_point):
-                return Verdict("reviewer", Outcome.REJECT, "end.empty_body", f"{task.entry_point} has no body yet")
-            return Verdict("reviewer", Outcome.PASS, "end.ok")
+                return Verdict(
+                    Gate.REVIEWER, Outcome.REJECT, Reason.END_EMPTY_BODY, f"{task.entry_point} has no body yet"
+                )
+            return Verdict(Gate.REVIEWER, Outcome.PASS, Reason.END_OK)
         text = candidate.text
         if len(text) > MAX_LINE_LENGTH:
-            return Verdict("reviewer", Outcome.REJECT, "review.too_long", f"{len(text)} characters")
+            return Verdict(Gate.REVIEWER, Outcome.REJECT, Reason.REVIEW_TOO_LONG, f"{len(text)} characters")
         if len(text) - len(text.lstrip()) > MAX_INDENT:
-            return Verdict("reviewer", Outcome.REJECT, "review.too_deep", "indentation past 48 columns")
+            return Verdict(Gate.REVIEWER, Outcome.REJECT, Reason.REVIEW_TOO_DEEP, "indentation past 48 columns")
         if label is Label.NON_CODE and not text.strip():
             run = _trailing_blank_lines(prefix)
             if run >= self.max_blank_run:
-                return Verdict("reviewer", Outcome.REJECT, "review.blank_run", f"{run} blank lines already")
-        return Verdict("reviewer", Outcome.PASS, "review.ok")
+                return Verdict(Gate.REVIEWER, Outcome.REJECT, Reason.REVIEW_BLANK_RUN, f"{run} blank lines already")
+        return Verdict(Gate.REVIEWER, Outcome.PASS, Reason.REVIEW_OK)

@@ -7,8 +7,9 @@ are only ever run by `engine.runs.evaluate`, after generation has finished.
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import Any, Protocol
 
+from engine.execution.sandbox import Job
 from engine.types import Task
 
 
@@ -22,20 +23,29 @@ def split_statements(tests: str) -> list[str]:
     return ["\n".join(lines[node.lineno - 1 : node.end_lineno]) for node in tree.body]
 
 
+class Tester(Protocol):
+    """Runs a task's visible tests on finished code."""
+
+    def job(self, code: str, task: Task) -> tuple[Job | None, int]:
+        """Speculation hook: the sandbox job that tests `code`, and how many checks it runs; (None, 0)
+        when nothing can be tested. The loop runs it ahead on a draft's predicted final code."""
+        ...
+
+    async def test(self, code: str, task: Task, *, known: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The outcome `{ran, passed, failed, ok}`; `known` is this same job's result when it already
+        ran ahead for exactly this code (then nothing runs again)."""
+        ...
+
+
 class SandboxTester:
     """Runs `task.visible_tests` (asserts over the entry point) against the final code."""
 
     def __init__(self, sandbox: Any, *, timeout_s: float = 10.0):
         self.sandbox = sandbox
         self.timeout_s = timeout_s
-        # Results of the draft's predicted final code, run by the Evaluator's prefetch in the same
-        # child as the draft's lines (see engine.loop.steps); used when the final code is exactly that.
-        self.prefetched: dict[str, dict[str, Any]] = {}
 
-    def job(self, code: str, task: Task) -> tuple[Any, int]:
+    def job(self, code: str, task: Task) -> tuple[Job | None, int]:
         """The sandbox job that tests `code` and how many checks it runs; (None, 0) when nothing can."""
-        from engine.execution.sandbox import Job
-
         tests = split_statements(task.visible_tests)
         stdio = [
             [ex.stdin, _literal(ex.expected)] for ex in task.examples if ex.form == "stdio" and ex.stdin is not None
@@ -50,11 +60,10 @@ class SandboxTester:
             )
         return None, 0
 
-    async def test(self, code: str, task: Task) -> dict[str, Any]:
+    async def test(self, code: str, task: Task, *, known: dict[str, Any] | None = None) -> dict[str, Any]:
         job, count = self.job(code, task)
         if job is None:
             return {"ran": 0, "passed": 0, "failed": 0, "ok": None}
-        known = self.prefetched.pop(code, None)
         if known is not None:
             return dict(known)
         result = await self.sandbox.run(job)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.loop.records import StepRecord
 from engine.runs.runner import read_results
 from engine.trace import read_trace
 
@@ -24,12 +25,12 @@ def _run_dir(path: str | Path) -> Path:
 
 
 def task_steps(run_dir: str | Path, task_id: str) -> dict[str, Any]:
-    """The step records and the end record of one task, in order."""
+    """The step records (typed) and the end event of one task, in order."""
     events = [e for e in read_trace(_run_dir(run_dir) / "trace.jsonl") if e.get("task_id") == task_id]
     if not events:
         raise ConfigError(f"task {task_id!r} is not in the run's trace")
     return {
-        "steps": [e for e in events if e["event"] == "step"],
+        "steps": [StepRecord.from_json(e) for e in events if e["event"] == "step"],
         "end": next((e for e in events if e["event"] == "task_end"), None),
     }
 
@@ -40,24 +41,23 @@ def stats(run_dir: str | Path) -> dict[str, Any]:
     rejections: Counter[tuple[str, str]] = Counter()
     offered = 0
     stuck: list[dict[str, Any]] = []
-    last_step: dict[str, dict[str, Any]] = {}
+    last_step: dict[str, StepRecord] = {}
     for e in events:
         if e["event"] == "step":
-            last_step[e["task_id"]] = e
-            for attempt in e.get("attempts", []):
-                for c in attempt["candidates"]:
-                    offered += 1
-                    if c["outcome"] == "reject":
-                        rejections[(c["gate"], c["reason"])] += 1
+            record = last_step[e["task_id"]] = StepRecord.from_json(e)
+            for c in record.candidates:
+                offered += 1
+                if c.rejected:
+                    rejections[(c.gate, c.reason)] += 1
         elif e["event"] == "task_end" and e["status"] in ("stuck", "budget", "error"):
-            step = last_step.get(e["task_id"], {})
+            last = last_step.get(e["task_id"])
             stuck.append(
                 {
                     "task_id": e["task_id"],
                     "status": e["status"],
                     "reason": e.get("reason", ""),
-                    "step": step.get("step"),
-                    "prefix_lines": step.get("prefix_lines"),
+                    "step": None if last is None else last.step,
+                    "prefix_lines": None if last is None else last.prefix_lines,
                 }
             )
     tasks = [
@@ -120,9 +120,9 @@ def compare(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
     }
 
 
-def _committed_steps(run_dir: Path, task_id: str) -> list[dict[str, Any]]:
-    steps = task_steps(run_dir, task_id)["steps"]
-    return [s for s in steps if (s.get("committed") or {}).get("text") is not None and not s.get("oneshot")]
+def _committed_steps(run_dir: Path, task_id: str) -> list[StepRecord]:
+    steps: list[StepRecord] = task_steps(run_dir, task_id)["steps"]
+    return [s for s in steps if s.committed is not None and not s.oneshot]
 
 
 def divergence(run_a: str | Path, run_b: str | Path, task_id: str) -> dict[str, Any]:
@@ -145,23 +145,21 @@ def divergence(run_a: str | Path, run_b: str | Path, task_id: str) -> dict[str, 
     }
     for name, run in (("a", a), ("b", b)):
         steps = _committed_steps(run, task_id)
-        if index < len(steps) and steps[index].get("attempts") is not None:  # a guided run decided this line
+        if index < len(steps):  # a guided run decided this line
             step = steps[index]
             rejected = [
-                {"text": c.get("text"), "source": c.get("source"), "reason": c.get("reason"), "detail": c.get("detail")}
-                for att in step["attempts"]
-                for c in att.get("candidates", [])
-                if c.get("outcome") == "reject"
+                {"text": c.text, "source": c.source, "reason": c.reason, "detail": c.detail}
+                for c in step.candidates
+                if c.rejected
             ]
-            attempts = step["attempts"]
             out[f"{name}_step"] = {
-                "step": step.get("step"),
-                "committed": step["committed"]["text"],
-                "rule": step.get("rule"),
+                "step": step.step,
+                "committed": step.committed.text if step.committed else None,
+                "rule": step.rule,
                 "rejected": rejected,
                 # how the line was proposed: from the live draft, or a fresh ask (the first ask of a task,
                 # after a rejection, or because the draft had run out, e.g. an answer cut off by max_tokens)
-                "draft_hit": bool(attempts and attempts[0].get("draft_hit")),
-                "asks": sum(1 for a in attempts if not a.get("draft_hit")),
+                "draft_hit": step.draft_hit,
+                "asks": sum(1 for a in step.attempts if not a.draft_hit),
             }
     return out

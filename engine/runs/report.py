@@ -5,25 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from engine.datasets import BenchItem
+from engine.loop.records import TaskMetrics
 
 
 def gate_report(results: list[dict[str, Any]], items: list[BenchItem]) -> dict[str, Any]:
     """Rejection rates by candidate kind, reference lines rejected (spec conflicts), coverage."""
     kinds: dict[str, dict[str, Any]] = {}
     conflicts = []
-    for r in results:
-        for kind, slot in r.get("metrics", {}).get("kinds", {}).items():
+    metrics = {r["task_id"]: TaskMetrics.from_json(r.get("metrics")) for r in results}
+    for task_id, m in metrics.items():
+        for kind, slot in m.kinds:
             agg = kinds.setdefault(kind, {"offered": 0, "rejected": 0, "reasons": {}})
-            agg["offered"] += slot["offered"]
-            agg["rejected"] += slot["rejected"]
-            for reason, n in slot["reasons"].items():
+            agg["offered"] += slot.offered
+            agg["rejected"] += slot.rejected
+            for reason, n in slot.reasons:
                 agg["reasons"][reason] = agg["reasons"].get(reason, 0) + n
-        for fb in r.get("metrics", {}).get("fallbacks", []):
-            conflicts.append({"task_id": r["task_id"], **fb})
+        conflicts.extend({"task_id": task_id, **fb.to_json()} for fb in m.fallbacks)
     reference_rejected = {
-        r["task_id"]: r["metrics"]["kinds"]["reference"]["rejected"]
-        for r in results
-        if r.get("metrics", {}).get("kinds", {}).get("reference", {}).get("rejected")
+        task_id: m.kind("reference").rejected for task_id, m in metrics.items() if m.kind("reference").rejected
     }
     for agg in kinds.values():
         agg["rate"] = round(agg["rejected"] / agg["offered"], 4) if agg["offered"] else None
@@ -34,6 +33,6 @@ def gate_report(results: list[dict[str, Any]], items: list[BenchItem]) -> dict[s
         "reference_rejected": reference_rejected,
         "tasks_with_comparable_examples": with_examples,
         "tasks": len(items),
-        "draft_hits": sum(r.get("metrics", {}).get("draft_hits", 0) for r in results),
-        "draft_misses": sum(r.get("metrics", {}).get("draft_misses", 0) for r in results),
+        "draft_hits": sum(m.draft_hits for m in metrics.values()),
+        "draft_misses": sum(m.draft_misses for m in metrics.values()),
     }

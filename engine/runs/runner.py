@@ -24,9 +24,9 @@ from typing import Any
 from engine.api import Runtime
 from engine.config import VigorConfig
 from engine.datasets import BenchItem
-from engine.loop.records import Result
-from engine.trace import JsonlTrace, MemoryTrace, TeeTrace, redact
+from engine.loop.records import Result, StepRecord
 from engine.runs.trace_html import write_task_html
+from engine.trace import JsonlTrace, MemoryTrace, TeeTrace, redact
 
 log = logging.getLogger(__name__)
 
@@ -114,27 +114,24 @@ class Progress:
         return rate * (self.total - self.done)
 
 
-async def run_items(
-    items: list[BenchItem],
-    config: VigorConfig,
-    run_dir: Path,
-    *,
-    resume: bool = False,
-    on_progress: Callable[[Progress, Result | None], None] | None = None,
-    extra_manifest: dict[str, Any] | None = None,
-) -> RunSummary:
-    """Generate every item's task (never its hidden tests) with bounded concurrency into run_dir."""
+def _prepare_run_dir(run_dir: Path, resume: bool) -> set[str]:
+    """The folder ready to append to; the ids of tasks a resumed run already finished."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if resume:
         for name in ("results.jsonl", "trace.jsonl"):
             trim_torn_tail(run_dir / name)
-    done_ids = {r["task_id"] for r in read_results(run_dir)} if resume else set()
-    if not resume and (run_dir / "results.jsonl").exists():
+        return {r["task_id"] for r in read_results(run_dir)}
+    if (run_dir / "results.jsonl").exists():
         from engine.errors import ConfigError
 
         raise ConfigError(f"run directory {run_dir} already has results; use --resume or another output dir")
-    todo = [it for it in items if it.task.task_id not in done_ids]
-    manifest = {
+    return set()
+
+
+def _manifest(
+    items: list[BenchItem], config: VigorConfig, resumed: bool, extra: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
         "schema": 1,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.snapshot(),
@@ -146,19 +143,58 @@ async def run_items(
             "tasks": len(items),
             "hash": dataset_digest(items),
         },
-        "resumed": bool(done_ids),
-        **(extra_manifest or {}),
+        "resumed": resumed,
+        **(extra or {}),
     }
+
+
+class _RunWriter:
+    """Appends each finished task to the run directory's files, one task at a time."""
+
+    def __init__(self, run_dir: Path, config: VigorConfig, summary: RunSummary, progress: Progress):
+        self.run_dir, self.config, self.summary, self.progress = run_dir, config, summary, progress
+        self.results_fh = open(run_dir / "results.jsonl", "a", encoding="utf-8")
+        self.logs_dir = run_dir / "generation_logs"
+        if config.generation_log.enabled:
+            self.logs_dir.mkdir(exist_ok=True)
+        self.lock = asyncio.Lock()
+
+    async def add(self, result: Result, events: list[dict[str, Any]]) -> None:
+        row = result.to_dict()
+        async with self.lock:
+            self.results_fh.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
+            self.results_fh.flush()
+            self.summary.results.append(row)
+            cfg = self.config
+            if cfg.generation_log.enabled:
+                _write_log(self.logs_dir, result, events if cfg.generation_log.steps else [])
+            if cfg.trace_html.enabled and (cfg.trace_html.only == "all" or not _solved(result)):
+                write_task_html(events, self.run_dir / "trace_html" / f"{_safe_name(result.task_id)}.html")
+            self.progress.add(result)
+
+    def close(self) -> None:
+        self.results_fh.close()
+
+
+async def run_items(
+    items: list[BenchItem],
+    config: VigorConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    on_progress: Callable[[Progress, Result | None], None] | None = None,
+    extra_manifest: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Generate every item's task (never its hidden tests) with bounded concurrency into run_dir."""
+    done_ids = _prepare_run_dir(run_dir, resume)
+    todo = [it for it in items if it.task.task_id not in done_ids]
+    manifest = _manifest(items, config, bool(done_ids), extra_manifest)
     (run_dir / "run_manifest.json").write_text(redact(json.dumps(manifest, indent=2)) + "\n", encoding="utf-8")
     trace = JsonlTrace(run_dir / "trace.jsonl")
-    results_fh = open(run_dir / "results.jsonl", "a", encoding="utf-8")
     progress = Progress(len(todo))
     summary = RunSummary(run_dir, skipped=len(items) - len(todo))
-    logs_dir = run_dir / "generation_logs"
-    if config.generation_log.enabled:
-        logs_dir.mkdir(exist_ok=True)
+    writer = _RunWriter(run_dir, config, summary, progress)
     sem = asyncio.Semaphore(config.runner.concurrency)
-    lock = asyncio.Lock()
     trace.emit("run_start", tasks=len(items), todo=len(todo), config_hash=manifest["config_hash"])
     if on_progress:
         on_progress(progress, None)
@@ -169,24 +205,15 @@ async def run_items(
                 memory = MemoryTrace()
                 async with sem:
                     result = await rt.run(item.task, trace=TeeTrace(trace, memory))
-                row = result.to_dict()
-                async with lock:
-                    results_fh.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
-                    results_fh.flush()
-                    summary.results.append(row)
-                    if config.generation_log.enabled:
-                        _write_log(logs_dir, result, memory.events if config.generation_log.steps else [])
-                    if config.trace_html.enabled and (config.trace_html.only == "all" or not _solved(result)):
-                        write_task_html(memory.events, run_dir / "trace_html" / f"{_safe_name(result.task_id)}.html")
-                    progress.add(result)
-                    if on_progress:
-                        on_progress(progress, result)
+                await writer.add(result, memory.events)
+                if on_progress:
+                    on_progress(progress, result)
 
             await asyncio.gather(*(one(it) for it in todo))
     finally:
         trace.emit("run_end", done=progress.done, counts=progress.counts)
         trace.close()
-        results_fh.close()
+        writer.close()
     return summary
 
 
@@ -204,16 +231,12 @@ def _step_lines(events: list[dict[str, Any]]) -> list[str]:
     for ev in events:
         if ev.get("event") != "step" or ev.get("oneshot"):
             continue
-        attempts = ev.get("attempts", [])
-        calls = sum(a.get("usage", {}).get("calls", 0) for a in attempts)
-        rejected = Counter(
-            c.get("reason") for a in attempts for c in a.get("candidates", []) if c.get("outcome") == "reject"
-        )
-        hit = " draft-hit" if attempts and attempts[0].get("draft_hit") else ""
-        committed = (ev.get("committed") or {}).get("text")
-        what = repr(committed) if committed is not None else "nothing"
+        step = StepRecord.from_json(ev)
+        rejected = Counter(c.reason for c in step.candidates if c.rejected)
+        hit = " draft-hit" if step.draft_hit else ""
+        what = repr(step.committed.text) if step.committed is not None else "nothing"
         why = ", ".join(f"{reason} x{n}" for reason, n in sorted(rejected.items())) or "-"
-        out.append(f"step {ev.get('step')}: {what} [{ev.get('rule')}{hit}] calls={calls} rejected: {why}")
+        out.append(f"step {step.step}: {what} [{step.rule}{hit}] calls={step.calls} rejected: {why}")
     return out
 
 

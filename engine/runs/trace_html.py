@@ -6,6 +6,9 @@ import html
 from pathlib import Path
 from typing import Any
 
+from engine.loop.records import StepRecord, TaskMetrics
+from engine.types import END
+
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1d1d1f;background:#fbfbfd}
 h1{font-size:1.25rem}h2{font-size:1rem;margin:1.2rem 0 .3rem}
@@ -22,33 +25,30 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _step_html(ev: dict[str, Any]) -> str:
-    committed = ev.get("committed") or {}
-    ctext = committed.get("text")
+def _step_html(step: StepRecord) -> str:
+    ctext = step.committed.text if step.committed is not None else None
     rows = []
-    for att in ev.get("attempts", []):
-        tag = "draft hit" if att.get("draft_hit") else f"ask {att.get('attempt', 0)}"
-        calls = att.get("usage", {}).get("calls", 0)
+    for att in step.attempts:
+        tag = "draft hit" if att.draft_hit else f"ask {att.attempt}"
         rows.append(
-            f"<tr><th colspan=7><span class=tag>{_esc(tag)}</span> <span class=meta>{calls} LLM call(s)</span></th></tr>"
+            f"<tr><th colspan=7><span class=tag>{_esc(tag)}</span> "
+            f"<span class=meta>{att.usage.calls} LLM call(s)</span></th></tr>"
         )
-        for c in att.get("candidates", []):
-            cls = c.get("outcome", "")
-            mark = " committed" if c.get("text") == ctext and att is ev["attempts"][-1] else ""
+        for c in att.candidates:
+            mark = "committed" if c.text == ctext and att is step.attempts[-1] else ""
+            kind = f" / {_esc(c.kind)}" if c.kind else ""
             rows.append(
-                f"<tr class='{mark.strip()}'><td>{c.get('rank')}</td><td><code>{_esc(c.get('text'))}</code></td>"
-                f"<td>{_esc(c.get('source'))}{(' / ' + _esc(c['kind'])) if c.get('kind') else ''}</td>"
-                f"<td>{_esc(c.get('label'))}</td><td class={cls}>{_esc(c.get('outcome'))}</td>"
-                f"<td>{_esc(c.get('reason'))}</td><td class=meta>{_esc(c.get('detail', ''))[:300]}</td></tr>"
+                f"<tr class='{mark}'><td>{c.rank}</td><td><code>{_esc(c.text)}</code></td>"
+                f"<td>{_esc(c.source)}{kind}</td><td>{_esc(c.label)}</td><td class={c.outcome}>{_esc(c.outcome)}</td>"
+                f"<td>{_esc(c.reason)}</td><td class=meta>{_esc(c.detail)[:300]}</td></tr>"
             )
-        for d in att.get("dropped", []):
+        for d in att.dropped:
             rows.append(
-                f"<tr class=meta><td>{d.get('rank')}</td><td><code>{_esc(d.get('text'))}</code></td><td colspan=5>dropped: {_esc(d.get('reason'))}</td></tr>"
+                f"<tr class=meta><td>{d.rank}</td><td><code>{_esc(d.text)}</code></td>"
+                f"<td colspan=5>dropped: {_esc(d.reason)}</td></tr>"
             )
-    head = f"step {ev.get('step')}: " + (
-        f"<code>{_esc(ctext)}</code>" if ctext is not None else "<b>nothing committed</b>"
-    )
-    rule = f" <span class=tag>{_esc(ev.get('rule'))}</span>" if ev.get("rule") else ""
+    head = f"step {step.step}: " + (f"<code>{_esc(ctext)}</code>" if ctext is not None else "<b>nothing committed</b>")
+    rule = f" <span class=tag>{_esc(step.rule)}</span>" if step.rule else ""
     return (
         f"<details open><summary>{head}{rule}</summary><table><tr><th>rank</th><th>line</th><th>source</th><th>label</th>"
         f"<th>outcome</th><th>reason</th><th>detail</th></tr>{''.join(rows)}</table></details>"
@@ -59,21 +59,17 @@ def render_task_html(events: list[dict[str, Any]]) -> str:
     """The page for one task: header, final code, test outcome, and every step with its candidates."""
     start = next((e for e in events if e.get("event") == "task_start"), {})
     end = next((e for e in reversed(events) if e.get("event") == "task_end"), {})
-    steps = [e for e in events if e.get("event") == "step"]
+    steps = [StepRecord.from_json(e) for e in events if e.get("event") == "step"]
     task_id = start.get("task_id") or end.get("task_id") or "task"
     code = end.get("code")
     if code is None:
-        code = "".join(
-            (s.get("committed") or {}).get("text", "") + "\n"
-            for s in steps
-            if s.get("committed") and s["committed"].get("text") != "<END>"
-        )
-    m = end.get("metrics", {})
+        code = "".join(s.committed.text + "\n" for s in steps if s.committed and s.committed.text != END)
+    m = TaskMetrics.from_json(end.get("metrics"))
     tests = end.get("tests", {})
     summary = (
         f"<p class=meta>status <b>{_esc(end.get('status', 'running'))}</b> {_esc(end.get('reason', ''))} · "
         f"steps {_esc(end.get('steps', len(steps)))} · LLM calls {_esc(end.get('usage', {}).get('calls', 0))} · "
-        f"draft hits {_esc(m.get('draft_hits', 0))}, misses {_esc(m.get('draft_misses', 0))} · "
+        f"draft hits {m.draft_hits}, misses {m.draft_misses} · "
         f"visible tests {_esc(tests.get('passed', '-'))}/{_esc(tests.get('ran', '-'))}</p>"
     )
     errors = "".join(

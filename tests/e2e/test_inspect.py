@@ -31,8 +31,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_show_lists_every_step_of_a_task_with_its_verdicts(runs: tuple[Path, Path]) -> None:
     data = task_steps(runs[0], "HumanEval/47")
     assert data["end"]["status"] == "completed"
-    assert any(s["rule"] == "fallback" for s in data["steps"])
-    reasons = {c["reason"] for s in data["steps"] for a in s["attempts"] for c in a["candidates"]}
+    assert any(s.rule == "fallback" for s in data["steps"])
+    reasons = {c.reason for s in data["steps"] for a in s.attempts for c in a.candidates}
     assert {"parse.invalid", "exec.wrong_return"} <= reasons
     with pytest.raises(ConfigError, match="not in the run"):
         task_steps(runs[0], "HumanEval/999")

@@ -99,7 +99,7 @@ def test_correct_draft_commits_every_line_with_one_call(scripted_llm: ScriptedLL
     assert result.status == "completed"
     assert result.completion == "    total = a + b\n    return total\n"
     assert result.usage.calls == 1 and scripted_llm.calls == 1
-    assert result.metrics["draft_hits"] == 2  # the second line and END came from the draft
+    assert result.metrics.draft_hits == 2  # the second line and END came from the draft
     assert result.tests["ok"] is True
     assert [s["committed"]["text"] for s in steps(events)] == ["    total = a + b", "    return total", "<END>"]
 

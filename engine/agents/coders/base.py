@@ -29,6 +29,14 @@ class Proposal:
     calls: tuple[dict[str, Any], ...] = field(default=())  # per-call facts for the trace
 
 
+@dataclass(frozen=True)
+class WholeAnswer:
+    """A coder's one-shot answer: the whole continuation's lines, unchecked, and what it cost."""
+
+    lines: tuple[str, ...]
+    usage: Usage = Usage()
+
+
 @runtime_checkable
 class Coder(Protocol):
     """Proposes candidates; hears which line committed so it can keep or drop its draft."""
@@ -39,5 +47,15 @@ class Coder(Protocol):
     async def propose(self, request: ProposeRequest) -> Proposal: ...
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None: ...
+
+    async def answer_whole(self, task: Task, prefix: str) -> WholeAnswer:
+        """The one-shot baseline's single request: the whole continuation of `prefix` at once."""
+        ...
+
+    def draft_ahead(self) -> list[str]:
+        """Speculation hook: the lines the live draft offers after its rank-0 candidate, should that
+        candidate commit (END included as the sentinel); [] when the coder keeps no draft. The loop
+        evaluates them ahead in one sandbox child (engine/loop/speculation.py)."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from engine.agents.coders.base import Proposal, ProposeRequest
+from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import CoderConfig, CoderPrompts, LLMConfig
 from engine.llm.client import ChatResult, LLMClient
@@ -140,6 +140,13 @@ class OpenAICoder:
             )
         calls = ({"n": len(result.texts), **result.usage.to_dict()},)
         return Proposal(tuple(candidates), usage=result.usage, calls=calls)
+
+    async def answer_whole(self, task: Task, prefix: str) -> WholeAnswer:
+        """One request for the whole continuation, no gating (the one-shot baseline)."""
+        messages = build_messages(task, prefix, prompts=self.prompts)
+        result = await self.client.chat(messages, n=1, context=f"{task.task_id} oneshot")
+        lines = continuation_lines(prefix, result.texts[0], base_indent=expected_indent(prefix))
+        return WholeAnswer(tuple(lines), result.usage)
 
     def draft_ahead(self) -> list[str]:
         """The lines the live draft offers after its current line (rank 0), if that line commits."""

@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Callable
 
-from engine.agents.coders.base import Proposal, ProposeRequest
+from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
 from engine.types import END, Candidate, Task
 
 _HEADER_RAISE = re.compile(r"^(if|elif|while)\s+(.*):\s*$")
@@ -137,6 +137,12 @@ class ReferenceCoder:
             for rank, i in enumerate(order)
         )
         return Proposal(candidates)
+
+    async def answer_whole(self, task: Task, prefix: str) -> WholeAnswer:
+        return WholeAnswer(tuple((task.reference or "").rstrip().split("\n")))  # its one-shot is the reference
+
+    def draft_ahead(self) -> list[str]:
+        return []  # no draft: every step proposes afresh
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         return None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any, Protocol
 
 from libcst import ParserSyntaxError
 
@@ -42,6 +43,7 @@ from engine.agents.language.state import (
     plan_line,
     what_is_open,
 )
+from engine.reasons import Reason
 from engine.types import END, Classification, Label
 
 __all__ = ["LanguageAgent", "ParseState", "ast_parse", "libcst_parse", "parser_named"]
@@ -80,7 +82,30 @@ def parser_named(name: str) -> Parse:
 
 
 def _fragment(detail: str) -> Classification:
-    return Classification(Label.FRAGMENT, "parse.fragment", detail)
+    return Classification(Label.FRAGMENT, Reason.PARSE_FRAGMENT, detail)
+
+
+class LanguageState(Protocol):
+    """What the loop reads of a Language agent's state: the committed prefix it stands for."""
+
+    @property
+    def prefix(self) -> str: ...
+
+
+class Language(Protocol):
+    """The Language agent's interface: pure functions of an opaque state that only grows by lines."""
+
+    def start(self, prefix: str) -> LanguageState:
+        """The state for a committed prefix."""
+        ...
+
+    def classify(self, state: Any, line: str) -> Classification:
+        """Label one candidate next line (or END) for the prefix `state` stands for."""
+        ...
+
+    def commit(self, state: Any, line: str) -> Any:
+        """The state after `line` is appended (speculation commits draft lines ahead on a copy)."""
+        ...
 
 
 class LanguageAgent:
@@ -119,7 +144,7 @@ class LanguageAgent:
         if isinstance(plan, Classification):
             return plan
         if plan.kind == "non_code":
-            return Classification(Label.NON_CODE, "parse.non_code")
+            return Classification(Label.NON_CODE, Reason.PARSE_NON_CODE)
         if len(plan.scan.brackets) > MAX_NESTING:
             return invalid("too many nested parentheses")
         pad = " " * plan.depth
@@ -150,7 +175,7 @@ class LanguageAgent:
             closers_text = own_repair(plan, "", real=True) + closers_text
         return Classification(
             Label.EXECUTABLE,
-            "parse.ok",
+            Reason.PARSE_OK,
             program=state.prefix + line + "\n" + closers_text,
             line_no=state.n_lines + 1,
             blocks=tuple((f.clauses[-1].keyword, f.clauses[-1].line_no) for f in enclosing),
@@ -191,8 +216,8 @@ class LanguageAgent:
         if what is None and state.open_problem:
             what = f"compile: {state.open_problem}"
         if what is not None:
-            return Classification(Label.END, "parse.end_incomplete", what)
-        return Classification(Label.END, "parse.end_complete")
+            return Classification(Label.END, Reason.PARSE_END_INCOMPLETE, what)
+        return Classification(Label.END, Reason.PARSE_END_COMPLETE)
 
     def _validate(self, state: ParseState) -> str:
         """Parse the whole prefix once, closed as `what_is_open` would need; the parser's objection."""

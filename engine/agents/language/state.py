@@ -27,6 +27,7 @@ from engine.agents.language.blocks import (
     skeleton_body,
     split_indent,
 )
+from engine.reasons import Reason
 from engine.types import Classification, Label
 
 
@@ -90,7 +91,7 @@ class Plan:
     header: str = ""  # the latest logical line's first physical line, unindented
 
 
-def invalid(detail: str, reason: str = "parse.invalid") -> Classification:
+def invalid(detail: str, reason: str = Reason.PARSE_INVALID) -> Classification:
     """An `invalid` label with its reason code and one-line detail."""
     return Classification(Label.INVALID, reason, detail)
 
@@ -116,24 +117,26 @@ def place(state: ParseState, width: tuple[int, int], keyword: str | None) -> tup
         if width[0] > top.indent[0] and width[1] > top.indent[1]:
             return "body", len(frames)
         if width[0] > top.indent[0]:
-            return invalid("inconsistent use of tabs and spaces in indentation", "parse.indent")
+            return invalid("inconsistent use of tabs and spaces in indentation", Reason.PARSE_INDENT)
         clause = top.clauses[-1]
-        return invalid(f"expected an indented block after '{clause.keyword}' on line {clause.line_no}", "parse.indent")
+        return invalid(
+            f"expected an indented block after '{clause.keyword}' on line {clause.line_no}", Reason.PARSE_INDENT
+        )
     levels = [(0, 0)] + [f.body_indent for f in frames if f.body_indent is not None]
     for depth, level in enumerate(levels):  # noqa: B007 - depth is read after the loop
         if level[0] == width[0]:
             if level[1] != width[1]:
-                return invalid("inconsistent use of tabs and spaces in indentation", "parse.indent")
+                return invalid("inconsistent use of tabs and spaces in indentation", Reason.PARSE_INDENT)
             break
     else:
         if width[0] > levels[-1][0]:
             return invalid(
                 f"unexpected indent: column {width[0]}, no block header opens a body there "
                 f"(statements here are at column {levels[-1][0]})",
-                "parse.indent",
+                Reason.PARSE_INDENT,
             )
         cols = ", ".join(str(level[0]) for level in levels)
-        return invalid(f"unindent to column {width[0]} matches no open block (columns {cols})", "parse.indent")
+        return invalid(f"unindent to column {width[0]} matches no open block (columns {cols})", Reason.PARSE_INDENT)
     if keyword in CLAUSE_WORDS:
         if depth >= len(frames):
             return invalid(f"'{keyword}' continues no compound statement at column {width[0]}")
@@ -166,7 +169,9 @@ def plan_line(state: ParseState, line: str) -> Plan | Classification:
     n = state.n_lines + 1
     if unit is not None:  # decorators wait for their def or class, at their own indentation
         if width != unit.indent:
-            return invalid(f"a decorated definition goes on at the decorator's column {unit.indent[0]}", "parse.indent")
+            return invalid(
+                f"a decorated definition goes on at the decorator's column {unit.indent[0]}", Reason.PARSE_INDENT
+            )
         mode, depth, start, lines = unit.mode, unit.depth, unit.start_line, unit.lines + ((True, rest),)
     else:
         placed = place(state, width, keyword_of(rest))
