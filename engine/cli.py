@@ -254,15 +254,15 @@ def cmd_trace_show(args: argparse.Namespace) -> int:
     data = task_steps(args.run_dir, args.task_id)
     console = Console()
     for step in data["steps"]:
-        committed = step["committed"]["text"] if step["committed"] else "(nothing)"
-        console.print(f"[bold]step {step['step']}[/bold] {step['rule']}: {escape(committed)}")
-        for attempt in step["attempts"]:
-            tag = "draft" if attempt["draft_hit"] else f"ask {attempt['attempt']}"
-            for c in attempt["candidates"]:
-                style = {"pass": "green", "soft": "yellow", "reject": "red"}[c["outcome"]]
+        committed = step.committed.text if step.committed else "(nothing)"
+        console.print(f"[bold]step {step.step}[/bold] {step.rule}: {escape(committed)}")
+        for attempt in step.attempts:
+            tag = "draft" if attempt.draft_hit else f"ask {attempt.attempt}"
+            for c in attempt.candidates:
+                style = {"pass": "green", "soft": "yellow", "reject": "red"}[c.outcome]
                 console.print(
-                    f"  [{style}]{c['outcome']:6}[/{style}] {tag:6} {c['label']:10} {c['reason']:18} "
-                    f"{escape(c['text'])}" + (f"  [dim]{escape(c['detail'][:80])}[/dim]" if c["detail"] else "")
+                    f"  [{style}]{c.outcome:6}[/{style}] {tag:6} {c.label:10} {c.reason:18} "
+                    f"{escape(c.text)}" + (f"  [dim]{escape(c.detail[:80])}[/dim]" if c.detail else "")
                 )
     end = data["end"]
     if end:
