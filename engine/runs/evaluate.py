@@ -215,9 +215,10 @@ async def score_task(sandbox: Any, result: dict[str, Any], item: BenchItem | Non
     res = await sandbox.run(job)
     if res.timed_out:
         return {"task_id": task_id, "passed": False, "error": "timeout"}
-    if not res.ok:
-        return {"task_id": task_id, "passed": False, "error": res.error}
-    row = {"task_id": task_id, **res.value}
+    if not res.ok or not isinstance(res.value, dict):
+        # a crash (no result, or output the scorer did not send) is a failure, never a pass
+        return {"task_id": task_id, "passed": False, "error": res.error or "no result", "crashed": res.crashed}
+    row = {"task_id": task_id, **res.value, "passed": res.value.get("passed") is True}
     if str(row.get("error", "")).startswith(UNSCORABLE):
         row["unscorable"] = True  # e.g. a DS-1000 task whose library is not installed here
     return row
