@@ -587,6 +587,8 @@ def main(argv: list[str] | None = None) -> None:
     without `shutdown` first, or went away without either (LSP: "exit code 1 otherwise")."""
     parser = argparse.ArgumentParser(prog="vigor-lsp", description="VIGOR language server")
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead of stdio")
+    # vscode-languageclient appends --stdio to the command line of a stdio server
+    parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -87,7 +87,7 @@ class RawClient:
     def __init__(self, cwd: Path) -> None:
         env = {**os.environ, "VIGOR_TEST_KEY": "sk-test-not-real"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vigor_lsp"],
+            [sys.executable, "-m", "vigor_lsp", "--stdio"],  # as vscode-languageclient starts it
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
