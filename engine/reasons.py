@@ -26,6 +26,7 @@ class Reason(str, enum.Enum):
     REVIEW_BLANK_RUN = "review.blank_run"
     REVIEW_TOO_LONG = "review.too_long"
     REVIEW_TOO_DEEP = "review.too_deep"
+    REVIEW_RESTATED = "review.restated"
     END_OK = "end.ok"
     END_INCOMPLETE = "end.incomplete"
     END_EMPTY_BODY = "end.empty_body"
@@ -36,6 +37,7 @@ class Reason(str, enum.Enum):
     EXEC_TIMEOUT = "exec.timeout"
     EXEC_DEFERRED = "exec.deferred"
     EXEC_UNREACHED = "exec.unreached"
+    EXEC_CRASHED = "exec.crashed"
     # Normalisation (dropped candidates)
     CANDIDATE_MULTILINE = "candidate.multiline"
     CANDIDATE_DUPLICATE = "candidate.duplicate"
@@ -61,6 +63,7 @@ TIERS: dict[Reason, int | None] = {
     Reason.REVIEW_BLANK_RUN: None,
     Reason.REVIEW_TOO_LONG: None,
     Reason.REVIEW_TOO_DEEP: None,
+    Reason.REVIEW_RESTATED: None,
     Reason.END_OK: 0,
     Reason.END_INCOMPLETE: None,
     Reason.END_EMPTY_BODY: None,
@@ -70,6 +73,7 @@ TIERS: dict[Reason, int | None] = {
     Reason.EXEC_TIMEOUT: None,
     Reason.EXEC_DEFERRED: 2,
     Reason.EXEC_UNREACHED: 1,
+    Reason.EXEC_CRASHED: None,
     Reason.CANDIDATE_MULTILINE: None,
     Reason.CANDIDATE_DUPLICATE: None,
 }

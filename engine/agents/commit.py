@@ -111,6 +111,8 @@ def choose_fallback(gated: list[Gated], policy: CommitPolicy) -> Decision:
         if g.classification.label is Label.EXECUTABLE
         and g.verdict.gate == "evaluator"
         and g.verdict.outcome is Outcome.REJECT
+        # a line that ended its process (or forged its result) is never the least bad
+        and g.verdict.reason != Reason.EXEC_CRASHED
     ]
     if not pool:
         return Decision(None, "none")

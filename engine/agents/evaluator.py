@@ -12,12 +12,19 @@ visible example of the task; the per-example first-arrival outcomes become one V
 - else any example where it finished: `exec.ok` (pass), `passed_examples` counting them;
 - else `exec.unreached` (soft): never reached, reached only after an open loop's back-edge, or
   the prefix's own timeout. Never a rejection.
+
+Before any of that: a candidate whose child ended without one well-formed result (it exited, was
+killed, or wrote on the result channel itself) is `exec.crashed` (reject, never a fallback). The
+returns compared with an example's expected value are compared here, from the value the child
+observed, not by the child (docs/security.md).
 """
 
 from __future__ import annotations
 
+import ast
 from typing import Any, Protocol
 
+from engine.execution.matching import decode_value, values_match
 from engine.execution.sandbox import Job, JobResult, Sandbox
 from engine.reasons import Gate, Reason
 from engine.types import Classification, Outcome, Task, Verdict
@@ -91,7 +98,7 @@ class SandboxEvaluator:
             )
         results = await self.sandbox.run_many([job for _, job in jobs])
         for (i, _), result in zip(jobs, results):
-            verdicts[i] = verdict_from(result)
+            verdicts[i] = verdict_from(result, examples)
         return [v for v in verdicts if v is not None]
 
     def knows(self, cls: Classification) -> bool:
@@ -133,8 +140,12 @@ class SandboxEvaluator:
         if not isinstance(verdicts, list) or len(verdicts) != len(runs):
             return None
         for (cls, _), one in zip(runs, verdicts):
-            res = JobResult(ok=True, value=one, duration_s=result.duration_s / len(runs))
-            self._prefetched[(cls.program, cls.line_no)] = verdict_from(res)
+            share = result.duration_s / len(runs)
+            if isinstance(one, dict) and "crashed" in one:  # that line's own fork ended without a result
+                res = JobResult(ok=False, error=str(one["crashed"]), crashed=True, duration_s=share)
+            else:
+                res = JobResult(ok=True, value=one, duration_s=share)
+            self._prefetched[(cls.program, cls.line_no)] = verdict_from(res, examples)
         tested = value.get("after")
         return tested if isinstance(tested, dict) else None
 
@@ -163,9 +174,52 @@ def _outcomes(result: JobResult) -> list[dict[str, Any]]:
     return out
 
 
-def verdict_from(result: JobResult) -> Verdict:
-    """Fold the per-example outcomes of one candidate into a Verdict (see the module docstring)."""
-    outcomes = _outcomes(result)
+def _judge(outcomes: list[dict[str, Any]], examples: list[list[Any]] | None) -> list[dict[str, Any]]:
+    """Decide each compared return here, on the trusted side, from the value the child observed.
+
+    The child's own `ok`/`wrong_return` for a return is not trusted: its comparison ran beside the
+    candidate's code. The expected value is this side's copy of the example (docs/security.md).
+    """
+    if examples is None:
+        return outcomes
+    rows = [row for row in examples if row[0] or (len(row) > 2 and row[2] is not None)]
+    judged = []
+    for o in outcomes:
+        claims_compare = o.get("outcome") == "wrong_return" or (o.get("outcome") == "ok" and o.get("compared"))
+        if not claims_compare:
+            judged.append(o)
+            continue
+        index = o.get("ex")
+        if "observed" not in o or not isinstance(index, int) or not 0 <= index < len(rows) or rows[index][1] is None:
+            judged.append({"outcome": "crashed", "detail": "a compared return without its observed value"})
+            continue
+        try:
+            observed, expected = decode_value(o["observed"]), ast.literal_eval(rows[index][1])
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            judged.append({"outcome": "crashed", "detail": "an observed value that does not decode"})
+            continue
+        if values_match(observed, expected):
+            judged.append({"ex": index, "outcome": "ok", "compared": True})
+        else:
+            actual = repr(observed)[:200]
+            judged.append({"ex": index, "outcome": "wrong_return", "actual": actual, "expected": rows[index][1][:200]})
+    return judged
+
+
+def verdict_from(result: JobResult, examples: list[list[Any]] | None = None) -> Verdict:
+    """Fold the per-example outcomes of one candidate into a Verdict (see the module docstring).
+
+    `examples` (the oracle's rows) lets this side decide compared returns itself; a child that
+    ended without one well-formed result (`crashed`) is a hard `exec.crashed`.
+    """
+    if result.crashed:
+        detail = f"the candidate's process ended without a well-formed result ({result.error})"
+        return Verdict(Gate.EVALUATOR, Outcome.REJECT, Reason.EXEC_CRASHED, detail, 0, 1, result.duration_s)
+    outcomes = _judge(_outcomes(result), examples)
+    crashed = [o for o in outcomes if o.get("outcome") == "crashed"]
+    if crashed:
+        detail = f"sandbox: {crashed[0]['detail']}"
+        return Verdict(Gate.EVALUATOR, Outcome.REJECT, Reason.EXEC_CRASHED, detail, 0, 1, result.duration_s)
     by: dict[str, list[dict[str, Any]]] = {}
     for o in outcomes:
         by.setdefault(o["outcome"], []).append(o)
