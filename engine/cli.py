@@ -15,6 +15,7 @@ import yaml
 
 from engine.config import VigorConfig, load_config
 from engine.errors import ConfigError, VigorError
+from engine.trace import dumps_redacted, write_redacted
 
 EXIT_CODES = """exit codes:
   0    done
@@ -93,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = summary.results if not resume else _all_results(run_dir)
     report = gate_report(results, items)
     report["skipped_dataset_lines"] = skipped
-    (run_dir / "gate_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_redacted(run_dir / "gate_report.json", dumps_redacted(report, indent=2) + "\n")
     _print_run(console, run_dir, results, report)
     if not args.no_evaluate:
         ev = asyncio.run(evaluate_run(run_dir, mode="execute"))
@@ -417,7 +418,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("run_a", metavar="RUN_A", help="a scored run directory (after `vigor evaluate`)")
     c.add_argument("run_b", metavar="RUN_B", help="another scored run directory, e.g. the one-shot baseline")
     c.set_defaults(func=cmd_compare)
+    d = sub.add_parser("doctor", help="which sandbox isolation layers this machine allows (docs/security.md)")
+    d.set_defaults(func=cmd_doctor)
     return p
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Start a sandbox worker, run one job, and print each isolation layer: exit 1 when one is missing."""
+    from engine.execution.doctor import check_sandbox, report_lines
+
+    report = asyncio.run(check_sandbox())
+    for line in report_lines(report):
+        print(line)
+    return 0 if report.get("job_ok") and not report.get("missing") else 1
 
 
 def main(argv: list[str] | None = None) -> int:
