@@ -26,7 +26,7 @@ from engine.config import VigorConfig
 from engine.datasets import BenchItem
 from engine.loop.records import Result, StepRecord
 from engine.runs.trace_html import write_task_html
-from engine.trace import JsonlTrace, MemoryTrace, TeeTrace, redact
+from engine.trace import JsonlTrace, MemoryTrace, TeeTrace, dumps_redacted, redact, write_redacted
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class _RunWriter:
     async def add(self, result: Result, events: list[dict[str, Any]]) -> None:
         row = result.to_dict()
         async with self.lock:
-            self.results_fh.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
+            self.results_fh.write(dumps_redacted(row, ensure_ascii=False) + "\n")
             self.results_fh.flush()
             self.summary.results.append(row)
             cfg = self.config
@@ -189,7 +189,7 @@ async def run_items(
     done_ids = _prepare_run_dir(run_dir, resume)
     todo = [it for it in items if it.task.task_id not in done_ids]
     manifest = _manifest(items, config, bool(done_ids), extra_manifest)
-    (run_dir / "run_manifest.json").write_text(redact(json.dumps(manifest, indent=2)) + "\n", encoding="utf-8")
+    write_redacted(run_dir / "run_manifest.json", dumps_redacted(manifest, indent=2) + "\n")
     trace = JsonlTrace(run_dir / "trace.jsonl")
     progress = Progress(len(todo))
     summary = RunSummary(run_dir, skipped=len(items) - len(todo))
@@ -200,6 +200,9 @@ async def run_items(
         on_progress(progress, None)
     try:
         async with Runtime(config) as rt:
+            # The isolation this machine allowed, in the manifest (a missing layer is also warned at start).
+            manifest["sandbox"] = await rt.sandbox.start()
+            write_redacted(run_dir / "run_manifest.json", dumps_redacted(manifest, indent=2) + "\n")
 
             async def one(item: BenchItem) -> None:
                 memory = MemoryTrace()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.loop.records import StepRecord, TaskMetrics
+from engine.trace import write_redacted
 from engine.types import END
 
 _CSS = """
@@ -89,5 +90,5 @@ def write_task_html(events: list[dict[str, Any]], path: str | Path) -> Path:
     """Write the page for one task's events; returns its path."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_task_html(events), encoding="utf-8")
+    write_redacted(p, render_task_html(events))
     return p
