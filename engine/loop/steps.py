@@ -10,6 +10,7 @@ learned ahead of a step (the draft's coming lines) lives in engine/loop/speculat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -233,6 +234,10 @@ async def run_task(
     except LLMError as exc:
         run.status, run.reason = "error", str(exc)
         trace.emit("error", task_id=task.task_id, step=run.step, message=str(exc))
+    finally:
+        # an answer still streaming (cancel, a budget, END before the model stopped) is closed,
+        # and with it the model's work on it
+        await agents.coder.stop_drafting()
     end = Ending(run.status, run.reason, run.prefix, run.step, run.usage, run.tally.freeze())
     return await finish_task(task, agents, trace, end, started)
 
@@ -293,12 +298,39 @@ async def _steps(
             await on_step(StepInfo(run.step - 1, chosen.text, run.prefix, record))
 
 
+CANCEL_POLL_S = 0.05  # how often a cancel is looked for while the coder waits for the model
+
+
+async def _propose(coder: Coder, request: ProposeRequest, is_cancelled: Callable[[], bool] | None) -> Proposal:
+    """The coder's proposal. With a streamed draft it arrives when the model has written the line,
+    which can take seconds: a cancel meanwhile stops the wait at once (the stream is closed by
+    `stop_drafting` when the task ends)."""
+    if is_cancelled is None:
+        return await coder.propose(request)
+    asked = asyncio.ensure_future(coder.propose(request))
+    while not asked.done():
+        await asyncio.wait((asked,), timeout=CANCEL_POLL_S)
+        if not asked.done() and is_cancelled():
+            asked.cancel()
+            try:
+                await asked
+            except asyncio.CancelledError:
+                pass
+            raise Cancelled()
+    return asked.result()
+
+
 async def _ask(
-    task: Task, agents: Agents, run: _TaskRun, attempt: int, feedback: tuple[str, ...]
+    task: Task,
+    agents: Agents,
+    run: _TaskRun,
+    attempt: int,
+    feedback: tuple[str, ...],
+    is_cancelled: Callable[[], bool] | None,
 ) -> tuple[Proposal, list[Gated], AttemptRecord]:
     """One ask: propose, normalise, gate; the attempt's record."""
     t0 = agents.clock()
-    proposal = await agents.coder.propose(ProposeRequest(task, run.prefix, run.step, attempt, feedback))
+    proposal = await _propose(agents.coder, ProposeRequest(task, run.prefix, run.step, attempt, feedback), is_cancelled)
     t1 = agents.clock()
     candidates, dropped = normalise(proposal.candidates)
     gated = await gate(candidates, run.state, run.prefix, task, agents)
@@ -331,7 +363,7 @@ async def _one_step(
     while True:
         if is_cancelled and is_cancelled():
             raise Cancelled()
-        proposal, gated, attempt = await _ask(task, agents, run, len(attempts), feedback)
+        proposal, gated, attempt = await _ask(task, agents, run, len(attempts), feedback, is_cancelled)
         attempts.append(attempt)
         usage = usage + proposal.usage
         decision: Decision = choose(gated, policy)

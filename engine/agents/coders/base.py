@@ -44,7 +44,10 @@ class Coder(Protocol):
     name: str
     deterministic: bool  # re-asking gives the same answer: the loop does not re-ask
 
-    async def propose(self, request: ProposeRequest) -> Proposal: ...
+    async def propose(self, request: ProposeRequest) -> Proposal:
+        """The step's candidates. A draft hit may wait for the model: a streamed draft's next line is
+        offered as soon as the model has written it (docs/engine.md, "Streaming")."""
+        ...
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None: ...
 
@@ -56,6 +59,12 @@ class Coder(Protocol):
         """Speculation hook: the lines the live draft offers after its rank-0 candidate, should that
         candidate commit (END included as the sentinel); [] when the coder keeps no draft. The loop
         evaluates them ahead in one sandbox child (engine/loop/speculation.py)."""
+        ...
+
+    async def stop_drafting(self) -> None:
+        """Streaming hook: close the answer still being read, if any, so the model stops writing it
+        (its HTTP response is closed). The loop calls it when the task ends, a cancel included; a
+        coder that does not stream does nothing."""
         ...
 
     async def aclose(self) -> None: ...

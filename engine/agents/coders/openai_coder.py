@@ -157,6 +157,9 @@ class OpenAICoder:
         self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch else []
         self._pending = {}
 
+    async def stop_drafting(self) -> None:
+        return None  # answers are read whole (streaming comes with the native drafts)
+
     async def aclose(self) -> None:
         await self.client.aclose()
 

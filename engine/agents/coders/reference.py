@@ -147,6 +147,9 @@ class ReferenceCoder:
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         return None
 
+    async def stop_drafting(self) -> None:
+        return None  # no answer is ever streamed
+
     async def aclose(self) -> None:
         return None
 
