@@ -311,13 +311,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from engine.runs.inspect import compare
 
     data = compare(args.run_a, args.run_b)
+    console = Console()
+    # The runs' names in full on lines of their own: in a table cell two long names cut alike.
+    for name in ("a", "b"):
+        console.print(f"{name.upper()}: {data[name]['run']} ({data[name]['mode']})", markup=False, soft_wrap=True)
     table = Table(title=f"{data['common_tasks']} tasks in common")
     table.add_column("")
     table.add_column("A")
     table.add_column("B")
-    for key in ("run", "tasks", "pass@1", "calls", "prompt_tokens", "completion_tokens", "wall_s"):
-        table.add_row(key, str(data["a"][key]), str(data["b"][key]))
-    console = Console()
+    rows = {
+        "mode": "mode",
+        "tasks": "tasks",
+        "pass@1": "pass@1",
+        "calls": "LLM calls",
+        "prompt_tokens": "prompt tokens",
+        "completion_tokens": "completion tokens",
+        "wall_s": "wall clock s",
+        "task_s": "task time s (summed)",
+    }
+    for key, label in rows.items():
+        table.add_row(label, str(data["a"][key]), str(data["b"][key]))
     console.print(table)
     console.print(f"solved only by A: {', '.join(data['only_a']) or '-'}")
     console.print(f"solved only by B: {', '.join(data['only_b']) or '-'}")

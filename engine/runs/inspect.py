@@ -26,13 +26,49 @@ def _run_dir(path: str | Path) -> Path:
 
 def task_steps(run_dir: str | Path, task_id: str) -> dict[str, Any]:
     """The step records (typed) and the end event of one task, in order."""
-    events = [e for e in read_trace(_run_dir(run_dir) / "trace.jsonl") if e.get("task_id") == task_id]
+    every = read_trace(_run_dir(run_dir) / "trace.jsonl")
+    events = [e for e in every if e.get("task_id") == task_id]
     if not events:
-        raise ConfigError(f"task {task_id!r} is not in the run's trace")
+        raise ConfigError(f"task {task_id!r} is not in the run; its tasks: {_listing(every)}")
     return {
         "steps": [StepRecord.from_json(e) for e in events if e["event"] == "step"],
         "end": next((e for e in events if e["event"] == "task_end"), None),
     }
+
+
+def _listing(events: list[dict[str, Any]], most: int = 12) -> str:
+    """The run's task ids, in trace order, for an error message (the first `most` of them)."""
+    ids = list(dict.fromkeys(e["task_id"] for e in events if e.get("event") == "task_start"))
+    if not ids:
+        return "none"
+    shown = ", ".join(ids[:most])
+    return shown + (f", ... ({len(ids)} in all)" if len(ids) > most else "")
+
+
+def wall_clock_s(events: list[dict[str, Any]]) -> float:
+    """Clock time the run took: from each `run_start` to its `run_end` (or, for a killed run, its
+    last event), added up over resumed segments. Not the tasks' summed time: they overlap."""
+    total, start, last = 0.0, None, None
+    for e in events:
+        if e.get("event") == "run_start":
+            if start is not None and last is not None:
+                total += last - start  # a segment killed before its run_end
+            start = e["ts"]
+        last = e.get("ts", last)
+        if e.get("event") == "run_end" and start is not None:
+            total += e["ts"] - start
+            start = None
+    if start is not None and last is not None:
+        total += last - start
+    return round(total, 1)
+
+
+def _mode(run_dir: Path) -> str:
+    try:
+        manifest = json.loads((run_dir / "run_manifest.json").read_text(encoding="utf-8"))
+        return str(manifest["config"]["coder"]["mode"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
 
 
 def stats(run_dir: str | Path) -> dict[str, Any]:
@@ -86,19 +122,21 @@ def _scores(run_dir: Path) -> dict[str, bool]:
 
 
 def summary(run_dir: str | Path) -> dict[str, Any]:
-    """pass@1, calls, tokens and wall time of one scored run."""
+    """Mode, pass@1, calls, tokens, clock time and summed task time of one scored run."""
     run_dir = _run_dir(run_dir)
     results = read_results(run_dir)
     scores = _scores(run_dir)
     n = len(results) or 1
     return {
         "run": str(run_dir),
+        "mode": _mode(run_dir),
         "tasks": len(results),
         "pass@1": round(sum(scores.get(r["task_id"], False) for r in results) / n, 4),
         "calls": sum(r["usage"]["calls"] for r in results),
         "prompt_tokens": sum(r["usage"]["prompt_tokens"] for r in results),
         "completion_tokens": sum(r["usage"]["completion_tokens"] for r in results),
-        "wall_s": round(sum(r.get("duration_s", 0.0) for r in results), 1),
+        "wall_s": wall_clock_s(read_trace(run_dir / "trace.jsonl")),
+        "task_s": round(sum(r.get("duration_s", 0.0) for r in results), 1),
     }
 
 

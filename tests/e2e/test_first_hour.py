@@ -157,3 +157,44 @@ def test_failing_harness_is_one_line_exit_1_and_the_score_stays(small_run: Path)
     )
     summary = json.loads((small_run / "evaluation" / "summary.json").read_text())
     assert summary["pass@1"] == 1.0 and summary["external"]["returncode"] == 3
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("cmp") / "runs"
+    for extra in ([], ["--set", "coder.mode=oneshot"]):
+        proc = vigor("run", "--config", REFERENCE, "--limit", "2", "--set", f"output.dir={base}", *extra)
+        assert proc.returncode == 0, proc.stderr
+    guided, oneshot = sorted(base.iterdir())  # humaneval-reference-2... sorts before ...-oneshot-...
+    return guided, oneshot
+
+
+def test_compare_names_both_runs_in_full_with_their_mode_and_clock_time(two_runs: tuple[Path, Path]) -> None:
+    guided, oneshot = two_runs
+    proc = vigor("compare", str(guided), str(oneshot))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"A: {guided} (guided)" and lines[1] == f"B: {oneshot} (oneshot)"
+    assert any(ln.split("│")[1:4] == [" mode                 ", " guided ", " oneshot "] for ln in lines if "│" in ln)
+    assert "wall clock s" in proc.stdout and "task time s (summed)" in proc.stdout
+
+
+def test_wall_clock_is_clock_time_over_resumed_segments_not_summed_task_time() -> None:
+    from engine.runs.inspect import wall_clock_s
+
+    events = [
+        {"event": "run_start", "ts": 100.0},
+        {"event": "task_end", "task_id": "a", "ts": 103.0},
+        {"event": "task_end", "task_id": "b", "ts": 104.0},  # ran beside a: their times overlap
+        # killed here: no run_end; the segment counts up to its last event
+        {"event": "run_start", "ts": 200.0},
+        {"event": "run_end", "ts": 202.5},
+    ]
+    assert wall_clock_s(events) == 6.5
+
+
+def test_trace_show_of_a_task_not_in_the_run_lists_the_tasks_that_are(two_runs: tuple[Path, Path]) -> None:
+    proc = vigor("trace", "show", str(two_runs[0]), "HumanEval/47")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("vigor: error: task 'HumanEval/47' is not in the run; its tasks: ")
+    assert sorted(proc.stderr.strip().split("its tasks: ")[1].split(", ")) == ["HumanEval/0", "HumanEval/1"]
