@@ -14,7 +14,9 @@ same place (it makes the same decisions) never needs more, and one that reads pa
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -66,6 +68,8 @@ class ChatStream:
         self._reported: Usage | None = None  # what the server (or the recording) said
         self._started = time.perf_counter()
         self.first_piece_at: float | None = None
+        # facts about how this answer was used, kept with its recording (see `mark`)
+        self.marks: dict[str, int] = {}
         self.ended_at: float | None = None
         self._pieces = 0
 
@@ -130,6 +134,24 @@ class ChatStream:
             except Exception as exc:  # a broken connection is already closed
                 log.debug("closing the stream: %s", exc)
 
+    def mark(self, name: str, value: int) -> None:
+        """Keep a fact about how the answer was used with its recording (record mode): a replay reads
+        it back from `marks`. Used for what depends on the model's pace, e.g. at which draft line the
+        answer was seen to have ended, so a replay sees it at the same line."""
+        self.marks.setdefault(name, value)
+        cache = self._client.cache
+        if cache is None or cache.mode != "record" or self.finish is None:
+            return
+        path = cache.dir / f"{cache.key(self._request)}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        data.setdefault("stream_marks", {}).setdefault(name, value)
+        tmp = path.with_suffix(".marks.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+
     def _record(self) -> None:
         cache = self._client.cache
         if cache is None or cache.mode != "record":
@@ -174,8 +196,21 @@ def _replayed(client: LLMClient, request: dict[str, Any], hit: ChatResult, conte
         yield "", finish, hit.usage
 
     stream = ChatStream(client, request, pieces(), sent_at=time.time(), cached=True)
+    stream.marks = _recorded_marks(client, request)
     stream._reported = hit.usage  # an answer closed early in this run too costs what it cost then
     return stream
+
+
+def _recorded_marks(client: LLMClient, request: dict[str, Any]) -> dict[str, int]:
+    cache = client.cache
+    if cache is None:
+        return {}
+    try:
+        data = json.loads((cache.dir / f"{cache.key(request)}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    marks = data.get("stream_marks") or {}
+    return {str(k): int(v) for k, v in marks.items() if isinstance(v, int)}
 
 
 async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:

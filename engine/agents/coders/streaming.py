@@ -1,4 +1,4 @@
-"""A draft read as the model writes it (DESIGN §1, "Streaming").
+"""A draft read as the model writes it (docs/design.md, "Streaming").
 
 A `DraftStream` reads a streamed answer and hands out the draft's lines as they settle: each
 time a newline arrives, the answer so far is read by the style's own reader (the same function
@@ -76,6 +76,24 @@ class DraftStream:
         if self.error is not None:
             raise self.error
         return None
+
+    async def end_seen(self, index: int) -> bool:
+        """Whether the answer is known to have ended when line `index` is offered.
+
+        Live, that depends on the model's pace, so the first line at which it was seen is recorded
+        with the answer (`ChatStream.mark`), and a replayed answer is seen to end at that same line:
+        the same decisions follow. A replayed answer with no such mark was never seen to end before
+        the run stopped using it, except by running out of lines."""
+        mark = self.stream.marks.get("end_seen")
+        if self.stream.cached:
+            if (mark is not None and index >= mark) or (mark is None and self.ended and index >= len(self.lines)):
+                await self.wait_end()
+                return True
+            return False
+        if not self.ended:
+            return False
+        self.stream.mark("end_seen", index)
+        return True
 
     async def wait_end(self) -> None:
         """Until the answer has ended (and its whole reading is known)."""

@@ -186,3 +186,35 @@ async def test_each_style_streams_the_draft_it_asks_for_whole(style_name):
     assert whole.lines  # the reply was read as a draft at all
     # the same request (so the same record/replay key), asked with stream=True
     assert {k: v for k, v in stream.items() if k not in ("stream", "stream_options")} == plain
+
+
+async def test_a_replay_sees_the_answer_end_at_the_line_the_live_run_saw_it(tmp_path):
+    def make(server: ScriptedLLM | None, mode: str) -> LLMClient:
+        url = server.base_url if server else "http://127.0.0.1:9/v1"
+        return LLMClient(
+            LLMConfig(
+                provider="openai", base_url=url, api_key_env="VIGOR_TEST_KEY", cache=mode, cache_dir=str(tmp_path)
+            )
+        )
+
+    async def consume(c: LLMClient, slow_until: int) -> list[bool]:
+        draft = DraftStream(
+            await c.stream([{"role": "user", "content": "x"}]),
+            native_read(PREFIX),
+            settled=native_settled(PREFIX, "count_up"),
+        )
+        seen = []
+        for i in range(len(BODY.splitlines()) + 1):
+            if i == slow_until:
+                await draft.wait_end()  # the loop took its time here: the model finished meanwhile
+            await draft.line(i)
+            seen.append(await draft.end_seen(i))
+        return seen
+
+    with ScriptedLLM(lambda req: Reply([NATIVE]), tokens_per_s=400) as server:
+        rec = make(server, "record")
+        live = await consume(rec, slow_until=2)
+        await rec.aclose()
+    assert live[:2] == [False, False] and all(live[2:])
+    replayed = await consume(make(None, "replay"), slow_until=99)  # a replay is never slow
+    assert replayed == live
