@@ -56,7 +56,7 @@ class Evaluator(Protocol):
 
 
 class SandboxEvaluator:
-    """The default Evaluator (DESIGN §1, the first-arrival rule) over a shared Sandbox."""
+    """The default Evaluator (docs/design.md, "The first-arrival rule") over a shared Sandbox."""
 
     def __init__(self, sandbox: Sandbox, *, example_timeout_s: float = 1.0):
         self.sandbox = sandbox
@@ -130,7 +130,7 @@ class SandboxEvaluator:
             extra = [final_tests.func, list(final_tests.args), SPECULATIVE_TEST_CPU_S]
             deadline += SPECULATIVE_TEST_CPU_S + 1.0
         job = Job(
-            "engine.execution.oracle:run_candidates",
+            "engine.execution.batch:run_candidates",
             ([list(args) for _, args in runs], examples, self.example_timeout_s, extra),
             timeout_s=deadline,
         )

@@ -1,4 +1,5 @@
-"""The sandbox (DESIGN §2), orchestrator side: jobs go to a small long-lived worker that forks a child each.
+"""The sandbox, orchestrator side (docs/design.md, "Sandbox"): jobs go to a small long-lived worker,
+which forks a child for each.
 
 Generated code never runs in the orchestrator. `Sandbox.run(Job(...))` sends a job to the worker
 (`engine.execution.worker`) and awaits its result; many jobs may be in flight at once, the worker
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct(">I")
 _PRELOAD = (
     "engine.execution.oracle",
+    "engine.execution.batch",
     "engine.execution.child_tests",
     "engine.execution.checks",
     "engine.execution.matching",
@@ -213,7 +215,7 @@ class _Worker:
 class Sandbox:
     """Runs jobs in forked children of `workers` long-lived worker processes (started on first use).
 
-    `isolation` says what the platform allowed: the limits and, per layer of DESIGN §2, whether it
+    `isolation` says what the platform allowed: the limits and, per layer of docs/design.md "Sandbox", whether it
     was applied (`layers`) and which are missing (`missing`); a missing layer is also logged as a
     warning once, when the first worker starts.
     """

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CHILD_SIDE = ("oracle", "child_tests", "checks", "matching", "entry", "worker")
+CHILD_SIDE = ("oracle", "batch", "isolation", "child_tests", "checks", "matching", "entry", "worker")
 
 
 def _module(path: Path) -> str:

@@ -115,7 +115,7 @@ def test_prefetched_verdicts_equal_line_by_line_ones_with_fewer_children(
         "engine.execution.child_tests:child_run_tests"
     )
     assert (
-        "engine.execution.oracle:run_candidates" in batched_jobs
-        and "engine.execution.oracle:run_candidates" not in single_jobs
+        "engine.execution.batch:run_candidates" in batched_jobs
+        and "engine.execution.batch:run_candidates" not in single_jobs
     )
     assert len(batched_jobs) <= 0.6 * len(single_jobs), (len(batched_jobs), len(single_jobs))
