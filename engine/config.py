@@ -33,7 +33,8 @@ class AgentLLM(_Section):
 
 
 class LLMConfig(_Section):
-    """Shared LLM access (DESIGN §3). `provider: local` starts the bundled model on loopback."""
+    """Shared LLM access (docs/design.md, "LLM access"). `provider: local` starts the bundled model
+    on loopback."""
 
     provider: Literal["local", "openai"] = "local"
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
@@ -165,7 +166,7 @@ class SandboxConfig(_Section):
 
 
 class RunPolicy(_Section):
-    """When a generation stops (DESIGN §1, Termination)."""
+    """When a generation stops (docs/design.md, "Termination")."""
 
     max_steps: int = Field(default=80, ge=1)
     max_lines: int = Field(default=60, ge=1)
@@ -190,8 +191,8 @@ class ContextConfig(_Section):
     # The Language agent's parser: libcst (native, authoritative), ast (CPython's own parser; an
     # ablation), or a parse function by dotted path that raises SyntaxError on invalid code.
     parser: str = "libcst"
-    # Zero-shot prefetch (DESIGN §1, Speculation): one call drafts the rest of the code and its lines
-    # commit while they pass; false asks for k next lines at every step.
+    # Zero-shot prefetch (docs/design.md, "Speculation: drafts"): one call drafts the rest of the
+    # code and its lines commit while they pass; false asks for k next lines at every step.
     prefetch: bool = True
     run_policy: RunPolicy = Field(default_factory=RunPolicy)
     commit_policy: CommitPolicy = Field(default_factory=CommitPolicy)

@@ -1,4 +1,4 @@
-"""Kernel isolation for the sandbox (DESIGN §2): what the worker applies once, and each job child at fork.
+"""Kernel isolation for the sandbox (docs/design.md, "Sandbox"): what the worker applies once, and each job child at fork.
 
 Stdlib only (ctypes for the few system calls Python 3.11 does not wrap). The namespaces themselves
 come from util-linux `unshare` (user, mount, PID, network, IPC, UTS), started by

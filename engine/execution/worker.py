@@ -1,4 +1,4 @@
-"""The sandbox worker (DESIGN §2): a small long-lived process that forks one child per job.
+"""The sandbox worker (docs/design.md, "Sandbox"): a small long-lived process that forks one child per job.
 
 Started by `engine.execution.sandbox.Sandbox` as `python -m engine.execution.worker`, inside user,
 mount, PID and network namespaces where the platform allows them; `engine.execution.isolation`

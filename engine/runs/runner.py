@@ -1,4 +1,4 @@
-"""Headless runs: many tasks concurrently into a run directory (DESIGN §4).
+"""Headless runs: many tasks concurrently into a run directory (docs/design.md, "Artifacts of a run").
 
 The run directory holds run_manifest.json, results.jsonl (one line per finished task),
 trace.jsonl (one line per event) and generation_logs/. Files are appended line by line and

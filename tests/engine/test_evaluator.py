@@ -1,4 +1,4 @@
-"""The Evaluator's first-arrival rule (DESIGN §1), one test per clause.
+"""The Evaluator's first-arrival rule (docs/design.md), one test per clause.
 
 Programs are written out by hand here (prefix + candidate as the last statement, open `try`
 blocks closed with `finally: pass`) so these tests pin the oracle independently of the parser.

@@ -1,4 +1,5 @@
-"""Aligning a native reply to the committed prefix (DESIGN §1, "Drafting the way the model is best asked").
+"""Aligning a native reply to the committed prefix (docs/design.md, "Drafting the way
+the model is best asked").
 
 A chat model asked for the complete function restates what is already written: imports, helpers,
 the signature, the docstring, the body lines committed so far. Those are recognised and skipped;

@@ -1,7 +1,7 @@
 """The `openai` coder: any OpenAI-compatible server (the bundled local model included).
 
-Speculation (DESIGN §1): one call drafts the whole rest of the code; its lines are offered one
-by one and commit without a new call while they pass the gates. When the offered draft line is
+Speculation (docs/design.md, "Speculation: drafts"): one call drafts the whole rest of the
+code; its lines are offered one by one and commit without a new call while they pass the gates. When the offered draft line is
 rejected, the coder asks afresh from the committed prefix: one greedy continuation (the new
 draft) and k-1 sampled ones; their first lines are the step's candidates, and whichever commits
 supplies the next draft. With `context.prefetch: false` every step asks for k next lines.

@@ -1,4 +1,5 @@
-"""The Language agent: labels each candidate line with libcst, the authoritative parser (DESIGN §1, step 2).
+"""The Language agent: labels each candidate line with libcst, the authoritative parser
+(docs/design.md, "The step loop", step 2).
 
 Incremental by construction. The state never holds a parse tree and nothing re-parses the
 committed prefix: it keeps the *spine* of the open top-level statement (the compound statements
