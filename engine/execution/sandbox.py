@@ -120,6 +120,10 @@ def _pids_cgroup() -> Path | None:
     root = Path("/sys/fs/cgroup/pids")
     if not root.is_dir() or not os.access(root, os.W_OK):
         return None
+    for stale in root.glob("vigor-*-*"):  # left by a run that was killed: empty once its worker died
+        owner = stale.name.split("-")[1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            _remove_cgroup(stale)
     path = root / f"vigor-{os.getpid()}-{next(_cgroup_ids)}"
     try:
         path.mkdir()
@@ -131,12 +135,15 @@ def _pids_cgroup() -> Path | None:
 _cgroup_ids = itertools.count(1)
 
 
-def _remove_cgroup(path: Path | None) -> None:
-    if path is not None:
-        try:
-            path.rmdir()
-        except OSError:
-            pass  # still has processes (a worker killed mid-exit): the kernel frees it with them
+def _remove_cgroup(path: Path) -> bool:
+    """Remove an empty cgroup; False while it still holds processes."""
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def sandbox_env(extra: dict[str, str]) -> dict[str, str]:
@@ -209,7 +216,10 @@ class _Worker:
             await self.reader
         except asyncio.CancelledError:
             pass
-        _remove_cgroup(self.cgroup)
+        for _ in range(25):  # the kernel releases the last exiting processes a moment after the wait
+            if self.cgroup is None or _remove_cgroup(self.cgroup):
+                break
+            await asyncio.sleep(0.02)
 
 
 class Sandbox:
