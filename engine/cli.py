@@ -357,17 +357,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(
-        prog="vigor",
-        description="VIGOR: code generation one validated line at a time (headless runs, scoring, traces).",
-        epilog=EXIT_CODES,
-        formatter_class=fmt,
-    )
-    p.add_argument("--version", action="version", version=f"vigor {_version()}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+def _add_run(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """`vigor run`."""
     r = sub.add_parser(
         "run",
         help="generate code for a benchmark into a run directory",
@@ -387,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--no-evaluate", action="store_true", help="do not score hidden tests after the run")
     r.set_defaults(func=cmd_run)
+
+
+def _add_evaluate(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """`vigor evaluate`."""
     e = sub.add_parser(
         "evaluate",
         help="score a run on the hidden tests and export predictions",
@@ -417,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
         "HumanEval+/MBPP+, 10 otherwise)",
     )
     e.set_defaults(func=cmd_evaluate)
+
+
+def _add_trace(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """`vigor trace show` and `vigor trace stats`."""
     t = sub.add_parser("trace", help="read a run's trace: one task's steps, or run-wide statistics")
     tsub = t.add_subparsers(dest="trace_command", required=True, metavar="SUBCOMMAND", help="what to read")
     ts = tsub.add_parser("show", help="one task's steps, candidates and verdicts")
@@ -426,13 +425,36 @@ def build_parser() -> argparse.ArgumentParser:
     tt = tsub.add_parser("stats", help="rejections by reason and gate, calls and tokens per task, stuck tasks")
     tt.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
     tt.set_defaults(func=cmd_trace_stats)
+
+
+def _add_compare(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """`vigor compare`."""
     c = sub.add_parser("compare", help="two scored runs side by side (e.g. VIGOR against one-shot)")
     c.add_argument("--json", metavar="FILE", help="also write the comparison, with each difference's step, as JSON")
     c.add_argument("run_a", metavar="RUN_A", help="a scored run directory (after `vigor evaluate`)")
     c.add_argument("run_b", metavar="RUN_B", help="another scored run directory, e.g. the one-shot baseline")
     c.set_defaults(func=cmd_compare)
+
+
+def _add_doctor(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    """`vigor doctor`."""
     d = sub.add_parser("doctor", help="which sandbox isolation layers this machine allows (docs/security.md)")
     d.set_defaults(func=cmd_doctor)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="vigor",
+        description="VIGOR: code generation one validated line at a time (headless runs, scoring, traces).",
+        epilog=EXIT_CODES,
+        formatter_class=fmt,
+    )
+    p.add_argument("--version", action="version", version=f"vigor {_version()}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
+    for add in (_add_run, _add_evaluate, _add_trace, _add_compare, _add_doctor):
+        add(sub, fmt)
     return p
 
 
