@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"no task matches the dataset selection ({_selection(cfg)})")
     run_dir = _run_dir(cfg, args.out)
     if _prepares_local_model(cfg):
-        console.print("[dim]preparing the bundled local model (first use assembles and verifies it)…[/dim]")
+        _prepare_local_model(cfg, console)
     summary = asyncio.run(_run_with_progress(items, cfg, run_dir, resume, console))
     results = summary.results if not resume else _all_results(run_dir)
     report = gate_report(results, items)
@@ -105,6 +105,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     console.print(f"run directory: {run_dir}", soft_wrap=True)
     return 0
+
+
+def _prepare_local_model(cfg: VigorConfig, console: Any) -> None:
+    """Start the bundled model before the first task, saying what it does and when it is ready
+    (the run's tasks then share the same server)."""
+    import time
+
+    from engine.llm.local_model import shared_server
+
+    console.print("[dim]preparing the bundled local model (first use assembles and verifies it)…[/dim]")
+    started = time.perf_counter()
+    shared_server(ctx_size=cfg.llm.for_agent("coder").ctx_size).start(
+        lambda message: console.print(f"[dim]  {message}[/dim]", highlight=False)
+    )
+    console.print(f"[dim]local model ready ({time.perf_counter() - started:.1f}s)[/dim]")
 
 
 def _selection(cfg: VigorConfig) -> str:

@@ -198,3 +198,36 @@ def test_trace_show_of_a_task_not_in_the_run_lists_the_tasks_that_are(two_runs: 
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("vigor: error: task 'HumanEval/47' is not in the run; its tasks: ")
     assert sorted(proc.stderr.strip().split("its tasks: ")[1].split(", ")) == ["HumanEval/0", "HumanEval/1"]
+
+
+def test_local_model_is_prepared_before_the_first_task_and_says_when_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stand-in for the bundled model: the scripted server behind the same start() the run calls.
+    from scripted_llm import Reply, ScriptedLLM
+
+    import engine.llm.local_model as local_model
+    from engine.cli import main
+    from engine.datasets.humaneval import load_humaneval
+
+    task = load_humaneval()[0].task
+    starts: list[str] = []
+
+    class Stand_in:
+        model = "stand-in"
+
+        def start(self, progress=None):  # type: ignore[no-untyped-def]
+            if progress and not starts:
+                progress("loading the stand-in")
+            starts.append(server.base_url)
+            return server.base_url
+
+    with ScriptedLLM(lambda request: Reply(["```python\n" + task.prompt + (task.reference or "") + "```"])) as server:
+        monkeypatch.setattr(local_model, "shared_server", lambda ctx_size=4096: Stand_in())
+        out = tmp_path / "run"
+        code = main(["run", "--config", str(ROOT / "configs/humaneval-local.yaml"), "--limit", "1", "--out", str(out)])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert err.index("preparing the bundled local model") < err.index("loading the stand-in")
+    assert err.index("local model ready (") < err.index("[1/1] HumanEval/0 completed")
+    assert len(starts) >= 2  # the run's own start() found the model already serving
