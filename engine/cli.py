@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _prepare_local_model(cfg: VigorConfig, console: Any) -> None:
     """Start the bundled model before the first task, saying what it does and when it is ready
     (the run's tasks then share the same server)."""
-    import time
-
     from engine.llm.local_model import shared_server
 
     console.print("[dim]preparing the bundled local model (first use assembles and verifies it)…[/dim]")
@@ -176,9 +175,33 @@ async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ign
                     soft_wrap=True,
                 )
 
-        if not live:
-            console.print(f"vigor run: {len(items)} task(s) into {run_dir}", markup=False, highlight=False)
-        return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
+        if live:
+            return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
+        console.print(f"vigor run: {len(items)} task(s) into {run_dir}", markup=False, highlight=False)
+        started = time.monotonic()
+        beat = asyncio.create_task(_heartbeat(console, bar, started))
+        try:
+            return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
+        finally:
+            beat.cancel()
+
+
+# Piped output: a line at least this often while no task finishes (a local-model task takes minutes).
+HEARTBEAT_S = 30.0
+
+
+async def _heartbeat(console: Any, bar: Any, started: float) -> None:
+    """Every HEARTBEAT_S without a finished task, say how far the run is."""
+    last = -1
+    while True:
+        await asyncio.sleep(HEARTBEAT_S)
+        done = int(bar.tasks[0].completed)
+        if done == last:
+            total = int(bar.tasks[0].total or 0)
+            console.print(
+                f"... {done}/{total} done, {time.monotonic() - started:.0f}s elapsed", markup=False, highlight=False
+            )
+        last = done
 
 
 def _print_run(console: Any, run_dir: Path, results: list[dict], report: dict) -> None:

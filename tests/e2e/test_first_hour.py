@@ -206,6 +206,7 @@ def test_local_model_is_prepared_before_the_first_task_and_says_when_ready(
     # A stand-in for the bundled model: the scripted server behind the same start() the run calls.
     from scripted_llm import Reply, ScriptedLLM
 
+    import engine.cli as cli
     import engine.llm.local_model as local_model
     from engine.cli import main
     from engine.datasets.humaneval import load_humaneval
@@ -222,8 +223,10 @@ def test_local_model_is_prepared_before_the_first_task_and_says_when_ready(
             starts.append(server.base_url)
             return server.base_url
 
-    with ScriptedLLM(lambda request: Reply(["```python\n" + task.prompt + (task.reference or "") + "```"])) as server:
+    answer = Reply(["```python\n" + task.prompt + (task.reference or "") + "```"])
+    with ScriptedLLM(lambda request: answer, latency_s=0.5) as server:
         monkeypatch.setattr(local_model, "shared_server", lambda ctx_size=4096: Stand_in())
+        monkeypatch.setattr(cli, "HEARTBEAT_S", 0.1)  # a slow model: the piped run still says how far it is
         out = tmp_path / "run"
         code = main(["run", "--config", str(ROOT / "configs/humaneval-local.yaml"), "--limit", "1", "--out", str(out)])
     assert code == 0
@@ -231,3 +234,4 @@ def test_local_model_is_prepared_before_the_first_task_and_says_when_ready(
     assert err.index("preparing the bundled local model") < err.index("loading the stand-in")
     assert err.index("local model ready (") < err.index("[1/1] HumanEval/0 completed")
     assert len(starts) >= 2  # the run's own start() found the model already serving
+    assert "... 0/1 done, " in err
