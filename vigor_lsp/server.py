@@ -42,7 +42,7 @@ from .params import (
     read_settings,
     structure,
 )
-from .session import Change, Session, new_session_id, step_summary
+from .session import CANCELLED, FAILED_EXAMPLES, Change, Session, new_session_id, step_summary
 from .settings import to_config
 from .streaming import insert_edit, is_insert, plan_insert, stream_line
 
@@ -457,15 +457,15 @@ async def _run(ls: VigorServer, session: Session, task: Task, config: VigorConfi
         progress = await _begin_progress(ls, session)
         outcome, detail, examples = await _generate(ls, session, task, config, trace, progress)
     except asyncio.CancelledError:  # the server is going away (exit): end the session's records
-        outcome, detail = "cancelled", "the server is shutting down"
+        outcome, detail = CANCELLED, "the server is shutting down"
     except Exception as exc:
         log.exception("session %s failed", session.id)
         detail = str(exc)
     finally:
         if session.end_reason:
             outcome, detail = session.end_reason, session.end_detail
-        elif session.cancelled and outcome != "cancelled":
-            outcome = "cancelled"
+        elif session.cancelled and outcome != CANCELLED:
+            outcome = CANCELLED
         _finish(ls, session, task, trace, progress, outcome, detail, examples)
 
 
@@ -493,7 +493,7 @@ async def _generate(
 
     await runtime.prepare(preparing)
     if session.stopping:
-        return "cancelled", "cancelled while the model was being prepared", {}
+        return CANCELLED, "cancelled while the model was being prepared", {}
     result = await runtime.run(task, trace=trace, on_step=on_step, is_cancelled=lambda: session.stopping)
     return judged(result.status, result.reason, result.tests)
 
@@ -501,8 +501,10 @@ async def _generate(
 def judged(status: str, reason: str, tests: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """The session's outcome with its examples' verdict: finished code that fails the examples the
     buffer or the instruction gave is `failed_examples`, never just `completed`."""
-    ran = int(tests.get("ran") or 0)
-    examples = {"ran": ran, "passed": int(tests.get("passed") or 0), "failed": int(tests.get("failed") or 0)}
+    passed, failed = int(tests.get("passed") or 0), int(tests.get("failed") or 0)
+    # code that does not even compile reports ran=0 and every example failed: count what was checked
+    ran = passed + failed
+    examples = {"ran": ran, "passed": passed, "failed": failed}
     if not ran or tests.get("ok"):
         return status, reason, examples
     failures = tests.get("failures") or ([tests["error"]] if tests.get("error") else [])
@@ -510,7 +512,7 @@ def judged(status: str, reason: str, tests: dict[str, Any]) -> tuple[str, str, d
     if failures:
         what += f": {failures[0]}"
     if status == "completed":
-        return "failed_examples", what, examples
+        return FAILED_EXAMPLES, what, examples
     return status, f"{reason}; {what}" if reason else what, examples
 
 

@@ -16,6 +16,11 @@ from engine import StepRecord
 
 _ids = itertools.count(1)
 
+# How an editor session can end besides the engine's statuses (completed, stuck, budget, error)
+CANCELLED = "cancelled"
+CONFLICT = "conflict"  # the user's edits and the session's lines collided; the buffer is left as is
+FAILED_EXAMPLES = "failed_examples"  # finished, but the final code fails its visible examples
+
 
 def new_session_id() -> str:
     import os
@@ -68,7 +73,7 @@ class Session:
 
     def conflict(self, detail: str) -> None:
         if not self.end_reason:
-            self.end_reason, self.end_detail = "conflict", detail
+            self.end_reason, self.end_detail = CONFLICT, detail
         self.confirmed.set()  # wake a waiting streamer
 
     def observe(self, change: Change) -> None:

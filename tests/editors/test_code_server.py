@@ -84,11 +84,20 @@ class Workbench:
         self.page.locator(".tab.active", has_text=name).wait_for(timeout=30_000)
 
     def go_to_line(self, line: int) -> None:
-        """Cursor to the start of 1-based `line`."""
-        self.page.keyboard.press("Control+G")
-        self.page.wait_for_selector(".quick-input-widget:visible", timeout=10_000)
-        self.page.keyboard.type(str(line))
-        self.page.keyboard.press("Enter")
+        """Cursor to the start of 1-based `line`, checked on the status bar (a just-opened editor may
+        not have the focus yet: then it is tried again)."""
+        for _ in range(5):
+            self.page.locator(".monaco-editor .view-lines").first.click()
+            self.page.keyboard.press("Control+G")
+            self.page.wait_for_selector(".quick-input-widget:visible", timeout=10_000)
+            self.page.keyboard.type(str(line))
+            self.page.keyboard.press("Enter")
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if f"Ln {line}, Col 1" in self.status():
+                    return
+                time.sleep(0.1)
+        raise AssertionError(f"could not put the cursor on line {line}: {self.status()!r}")
 
     def status(self) -> str:
         return str(self.page.locator(".statusbar").inner_text())

@@ -15,6 +15,7 @@ from lsp_client import Editor, settings
 from lsprotocol import types as lsp
 from scripted_llm import ScriptedLLM
 
+from engine.reasons import Reason
 from engine.trace import read_trace
 
 BUFFER = 'def add(a, b):\n    """Add two numbers.\n    >>> add(1, 2)\n    3\n    """\n\nprint(add(1, 2))\n'
@@ -152,7 +153,7 @@ async def test_examples_in_the_instruction_gate_the_lines(editor_factory, script
     assert field(end, "examples")["ran"] == 1
     events = read_trace(field(end, "tracePath"))
     reasons = {c["reason"] for e in events if e["event"] == "step" for a in e["attempts"] for c in a["candidates"]}
-    assert "exec.wrong_return" in reasons
+    assert Reason.EXEC_WRONG_RETURN in reasons
 
 
 async def test_a_right_answer_to_the_instruction_examples_completes(editor_factory, scripted_llm: ScriptedLLM) -> None:
