@@ -91,11 +91,14 @@ class Runtime:
 
             return ReferenceCoder(k=c.k, seed=c.seed, distractors=c.distractors)
         if c.kind == "openai":
+            from engine.agents.coders.judge import SandboxJudge
             from engine.agents.coders.openai_coder import OpenAICoder
 
             client = self.llm_client()
             ctx = self.config.context
-            return OpenAICoder(c, client.cfg, client, prefetch=ctx.prefetch, prompts=ctx.prompts.coder)
+            # repair judges drafts on the visible examples, in the run's sandbox
+            judge = SandboxJudge(self.sandbox, example_timeout_s=self.config.sandbox.example_timeout_s)
+            return OpenAICoder(c, client.cfg, client, prefetch=ctx.prefetch, prompts=ctx.prompts.coder, judge=judge)
         return load_factory(c.kind, "coder.kind")(self.config, self)
 
     def agents(self) -> Agents:
@@ -134,7 +137,7 @@ class Runtime:
         is_cancelled: Callable[[], bool] | None = None,
     ) -> Result:
         agents = self.agents()
-        if self.config.coder.mode == "oneshot":
+        if self.config.coder.mode in ("oneshot", "best_of_n"):
             from engine.loop.oneshot import run_oneshot
 
             return await run_oneshot(task, self.config, agents, trace=trace)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Protocol
 
+from engine.agents.language.restate import restated_definition
 from engine.reasons import Gate, Reason
 from engine.types import Candidate, Classification, Label, Outcome, Task, Verdict
 
@@ -71,4 +72,7 @@ class RuleReviewer:
             run = _trailing_blank_lines(prefix)
             if run >= self.max_blank_run:
                 return Verdict(Gate.REVIEWER, Outcome.REJECT, Reason.REVIEW_BLANK_RUN, f"{run} blank lines already")
+        restated = restated_definition(prefix, text)
+        if restated:
+            return Verdict(Gate.REVIEWER, Outcome.REJECT, Reason.REVIEW_RESTATED, restated)
         return Verdict(Gate.REVIEWER, Outcome.PASS, Reason.REVIEW_OK)

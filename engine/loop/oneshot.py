@@ -1,4 +1,5 @@
-"""The one-shot baseline (`coder.mode: oneshot`): one answer from the same model, no gating.
+"""The one-shot baselines, no gating: `coder.mode: oneshot` (one answer from the same model) and
+`best_of_n` (seeded whole answers, the first that passes the visible examples; docs/drafting.md).
 
 It shares the client, the Tester and the task start/end code with guided generation, so the two
 stand side by side (`vigor compare`); the request is the Coder's own (`Coder.answer_whole`).
@@ -6,6 +7,7 @@ stand side by side (`vigor compare`); the request is the Coder's own (`Coder.ans
 
 from __future__ import annotations
 
+from engine.agents.coders.base import BestOfN
 from engine.config import VigorConfig
 from engine.errors import LLMError
 from engine.loop.records import Committed, Result, StepRecord, TaskMetrics
@@ -21,7 +23,13 @@ async def run_oneshot(task: Task, config: VigorConfig, agents: Agents, *, trace:
     prompt = task_prompt(task)
     usage, status, reason, lines = Usage(), "completed", "", ()
     try:
-        answer = await agents.coder.answer_whole(task, prompt)
+        coder = agents.coder
+        if config.coder.mode == "best_of_n":
+            if not isinstance(coder, BestOfN):
+                raise LLMError(f"coder {coder.name} cannot sample whole answers (coder.mode best_of_n)")
+            answer = await coder.answer_best_of(task, prompt)
+        else:
+            answer = await coder.answer_whole(task, prompt)
         usage, lines = answer.usage, answer.lines
     except LLMError as exc:
         status, reason = "error", str(exc)

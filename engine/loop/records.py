@@ -40,6 +40,9 @@ class CandidateRecord:
     failed_examples: int = 0
     duration_s: float = 0.0
     kind: str | None = None  # the reference coder's candidate kind; absent from the trace when None
+    # what the coder knew of the alternative this line opens (repair, docs/drafting.md): how many
+    # visible examples its final code passes, the first failure, its seed; absent when empty
+    alternative: tuple[tuple[str, Any], ...] = ()
 
     @property
     def rejected(self) -> bool:
@@ -62,6 +65,8 @@ class CandidateRecord:
         }
         if self.kind is not None:
             out["kind"] = self.kind
+        if self.alternative:
+            out["alternative"] = dict(self.alternative)
         return out
 
     @classmethod
@@ -80,6 +85,7 @@ class CandidateRecord:
             failed_examples=int(d.get("failed_examples", 0)),
             duration_s=float(d.get("duration_s", 0.0)),
             kind=d.get("kind"),
+            alternative=tuple((d.get("alternative") or {}).items()),
         )
 
 

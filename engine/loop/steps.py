@@ -130,7 +130,12 @@ def _candidate_record(g: Gated) -> CandidateRecord:
         failed_examples=v.failed_examples,
         duration_s=v.duration_s,
         kind=g.candidate.settings.get("kind"),
+        alternative=tuple((k, v) for k, v in g.candidate.settings.items() if k in ALTERNATIVE_KEYS),
     )
+
+
+# Candidate settings the trace keeps as the alternative's record (set by the openai coder's repair)
+ALTERNATIVE_KEYS = ("final_passed", "final_examples", "evidence", "seed", "repair", "trigger")
 
 
 def _feedback(gated: list[Gated]) -> tuple[str, ...]:
@@ -373,8 +378,11 @@ async def _one_step(
             else:
                 run.tally.draft_misses += 1
         if decision.index is None:
-            if proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask):
-                # A draft miss asks afresh without spending the re-ask budget.
+            # A draft miss asks afresh without spending the re-ask budget; a coder with nothing new
+            # at this prefix (exhausted) is not asked again.
+            if not proposal.exhausted and (
+                proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask)
+            ):
                 if not proposal.draft_hit:
                     reasks += 1
                     run.tally.reasks += 1

@@ -93,9 +93,10 @@ def test_compare_names_the_step_where_the_gates_changed_the_outcome(
     assert (diff["line"], diff["a_line"], diff["b_line"]) == (1, "    return x + y", "    return x - y")
     step = diff["a_step"]
     assert step["step"] == 0 and step["committed"] == "    return x + y" and "b_step" not in diff
-    assert (step["draft_hit"], step["asks"]) == (False, 2)  # the prefetch, then a fresh ask with samples
-    # The prefetched draft, then the greedy answer of the fresh ask: the same wrong line, twice rejected.
-    assert [(r["text"], r["reason"]) for r in step["rejected"]] == [("    return x - y", "exec.wrong_return")] * 2
+    # One ask: the greedy draft's final code fails the example, so the same ask repairs it with samples
+    assert (step["draft_hit"], step["asks"]) == (False, 1)
+    # the greedy draft's line is gated beside the samples' and rejected
+    assert [(r["text"], r["reason"]) for r in step["rejected"]] == [("    return x - y", "exec.wrong_return")]
     capsys.readouterr()
     assert main(["compare", str(guided), str(oneshot), "--json", str(tmp_path / "cmp.json")]) == 0
     out = capsys.readouterr().out

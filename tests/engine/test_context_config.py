@@ -61,7 +61,8 @@ def test_prompt_templates_reach_the_server(monkeypatch: pytest.MonkeyPatch, scri
     monkeypatch.setenv("VIGOR_TEST_KEY", "k")
     scripted_llm.responder = lambda request: Reply([ANSWER] * int(request.get("n") or 1))
     prompts = {"coder": {"system": "SYS", "task": "TODO: {instruction}", "code": "<<{prefix}>> {ask}", "suffix": ""}}
-    cfg = openai_config(scripted_llm.base_url, prompts=prompts)
+    cfg = openai_config(scripted_llm.base_url, prompts=prompts)  # the templates are the `continue` request's
+    cfg = cfg.model_copy(update={"coder": cfg.coder.model_copy(update={"prompt": "continue"})})
     result = asyncio.run(_run(cfg, TASK))
     assert result.completion == "    return a + b\n"
     messages = scripted_llm.requests[0]["messages"]

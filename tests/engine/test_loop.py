@@ -144,9 +144,12 @@ def test_duplicates_are_dropped_keeping_the_best_rank(scripted_llm: ScriptedLLM)
         [fenced("    return a + b\n"), fenced("    return a + b\n"), fenced("    return a + b  \n")],
     )
     result, events = run(scripted_llm)
-    fresh = next(a for s in steps(events) for a in s["attempts"] if len(a["candidates"]) + len(a["dropped"]) == 3)
-    assert [d["reason"] for d in fresh["dropped"]] == ["candidate.duplicate", "candidate.duplicate"]
-    assert [c["rank"] for c in fresh["candidates"]] == [0]
+    # the greedy draft fails its example, so step 0 is a repair: the greedy draft and two samples,
+    # the samples' final code first; the second sample repeats the first and is dropped
+    fresh = steps(events)[0]["attempts"][0]
+    assert [d["reason"] for d in fresh["dropped"]] == ["candidate.duplicate"]
+    assert [(c["text"], c["rank"]) for c in fresh["candidates"]] == [("    return a + b", 0), ("    return a - b", 2)]
+    assert result.completion == "    return a + b\n" and result.usage.calls == 2
 
 
 def test_multi_line_answer_becomes_a_draft_of_single_lines(scripted_llm: ScriptedLLM) -> None:

@@ -55,7 +55,9 @@ def decisions(events: list[dict[str, Any]]) -> str:
     for e in events:
         if e["event"] == "step":
             cands = [
-                (c["text"], c["outcome"], c["reason"], c.get("detail")) for a in e["attempts"] for c in a["candidates"]
+                (c["text"], c["outcome"], c["reason"], c.get("detail"), c.get("alternative"))
+                for a in e["attempts"]
+                for c in a["candidates"]
             ]
             out.append({"committed": e["committed"], "rule": e["rule"], "candidates": cands})
     return json.dumps(out)
@@ -107,8 +109,9 @@ def test_prefetched_verdicts_equal_line_by_line_ones_with_fewer_children(
     batched = asyncio.run(generate(scripted_llm.base_url, False, batched_jobs))
     single = asyncio.run(generate(scripted_llm.base_url, True, single_jobs))
     assert batched == single
-    # the wrong greedy return was caught and the sampled reference line committed, in both modes
-    assert [("exec.wrong_return" in d) for _, d, _ in batched] == [t in WRONG for t in TASKS]
+    # the wrong greedy draft's final code failed its examples before any line committed, and the
+    # sampled reference (ranked first by its final code) committed, in both modes
+    assert [("should return" in d) for _, d, _ in batched] == [t in WRONG for t in TASKS]
     assert all(json.loads(t)["ok"] for _, _, t in batched)  # the visible tests ran on the final code
     # a draft that ran to END without a rejection had its final code tested inside the batch child
     assert batched_jobs.count("engine.execution.child_tests:child_run_tests") < single_jobs.count(

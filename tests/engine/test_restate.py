@@ -27,3 +27,21 @@ def test_new_nested_helpers_and_new_imports_are_not_restatements():
 def test_module_level_lines_are_never_restatements():
     assert restated_definition(PREFIX, "def words(text):") is None
     assert restated_definition(PREFIX, "import re") is None
+
+
+def test_the_reviewer_rejects_a_restated_definition_of_the_function_being_written():
+    from engine.agents.language.agent import LanguageAgent
+    from engine.agents.reviewer import RuleReviewer
+    from engine.types import Candidate, Outcome, Task
+
+    language = LanguageAgent()
+    state = language.start(PREFIX)
+    task = Task("t", PREFIX, "words")
+    reviewer = RuleReviewer()
+    for line in ("    def words(text: str) -> List[str]:", "    import re"):
+        verdict = reviewer.review(Candidate(line), language.classify(state, line), PREFIX, task)
+        assert verdict.outcome is Outcome.REJECT and verdict.reason == "review.restated", line
+    ok = reviewer.review(
+        Candidate("    return text.split()"), language.classify(state, "    return text.split()"), PREFIX, task
+    )
+    assert ok.reason != "review.restated"

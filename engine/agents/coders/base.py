@@ -26,6 +26,9 @@ class Proposal:
     candidates: tuple[Candidate, ...]
     usage: Usage = Usage()
     draft_hit: bool = False  # served from a live draft without an LLM call
+    # the coder has nothing new at this prefix (its alternatives only repeat rejected lines): the
+    # loop stops asking and the step ends by the Commit Policy's fallback or as stuck
+    exhausted: bool = False
     calls: tuple[dict[str, Any], ...] = field(default=())  # per-call facts for the trace
 
 
@@ -68,3 +71,11 @@ class Coder(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BestOfN(Protocol):
+    """A coder that can sample whole answers and keep the first that passes the visible examples
+    (`coder.mode: best_of_n`, a baseline: docs/drafting.md)."""
+
+    async def answer_best_of(self, task: Task, prefix: str) -> WholeAnswer: ...

@@ -1,24 +1,38 @@
 """The `openai` coder: any OpenAI-compatible server (the bundled local model included).
 
-Speculation (docs/design.md, "Speculation: drafts"): one call drafts the whole rest of the
-code; its lines are offered one by one and commit without a new call while they pass the gates. When the offered draft line is
-rejected, the coder asks afresh from the committed prefix: one greedy continuation (the new
-draft) and k-1 sampled ones; their first lines are the step's candidates, and whichever commits
-supplies the next draft. With `context.prefetch: false` every step asks for k next lines.
+Drafting (docs/design.md, "Speculation: drafts"): one request drafts the whole rest of the code,
+in the form the model is best asked (`coder.prompt`, engine/agents/coders/drafts.py; native by default). Its lines are offered
+one by one and commit without a new call while they pass the gates.
+
+Repair, forward-only: when the greedy draft's predicted final code fails a visible example, or a
+line was rejected, the coder asks for `k` alternatives from the committed prefix (the greedy
+answer and k-1 seeded samples, each request carrying the evidence: the example call, expected and
+observed value or exception, the rejected line). Each alternative that reaches its end is judged
+on the visible examples; the step's candidates are the alternatives' first lines, best final code
+first, and the one that commits supplies the next draft. Alternatives whose first line repeats a
+rejected line are dropped; when none is left the coder says so (`exhausted`) and stops asking.
+With `context.prefetch: false` every step asks for k next lines (the old request).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import re
+from dataclasses import replace
 
 from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
+from engine.agents.coders.drafts import Draft, DraftStyle, make_style
+from engine.agents.coders.judge import DraftJudge, Judgement
+from engine.agents.coders.native import NATIVE_MAX_TOKENS, native_messages
+from engine.agents.coders.sanitize import sanitize
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import CoderConfig, CoderPrompts, LLMConfig
-from engine.llm.client import ChatResult, LLMClient
+from engine.llm.client import LLMClient
 from engine.types import END, Candidate, Task, Usage
 
 log = logging.getLogger(__name__)
+
+_REJECTED = re.compile(r"^`(.*)` -> ")
 
 
 def build_messages(
@@ -29,7 +43,7 @@ def build_messages(
     next_line_only: bool = False,
     prompts: CoderPrompts | None = None,
 ) -> list[dict[str, str]]:
-    """The chat messages for a continuation request (never anything hidden: only the Task value)."""
+    """The old "continue this code" chat request (`coder.prompt: continue`); nothing hidden."""
     p = prompts or CoderPrompts()
     parts = []
     if task.instruction:
@@ -43,8 +57,27 @@ def build_messages(
     return [{"role": "system", "content": p.system}, {"role": "user", "content": "\n".join(parts)}]
 
 
+def final_code(prefix: str, draft: Draft) -> str | None:
+    """The program a complete draft predicts (prefix + its lines), None for an unfinished one."""
+    if not draft.complete:
+        return None
+    return prefix + "".join(line + "\n" for line in draft.lines)
+
+
+def first_line(draft: Draft) -> str | None:
+    """The line a draft offers first: its first line, END for a complete empty one, else None."""
+    if draft.lines:
+        return draft.lines[0]
+    return END if draft.complete else None
+
+
+def rejected_lines(feedback: tuple[str, ...]) -> set[str]:
+    """The rejected lines named in re-ask feedback ("`line` -> reason: detail")."""
+    return {m.group(1).strip() for f in feedback if (m := _REJECTED.match(f))}
+
+
 class OpenAICoder:
-    """Proposes next lines from an OpenAI-compatible chat endpoint, with a speculative draft."""
+    """Proposes next lines from an OpenAI-compatible server, with a speculative draft and repair."""
 
     name = "openai"
     deterministic = False
@@ -57,14 +90,22 @@ class OpenAICoder:
         *,
         prefetch: bool = True,
         prompts: CoderPrompts | None = None,
+        judge: DraftJudge | None = None,
+        style: DraftStyle | None = None,
     ):
         self.cfg = coder
         self.llm = llm
         self.client = client
         self.prefetch = prefetch
         self.prompts = prompts or CoderPrompts()
+        self.judge = judge
+        self.style = style or make_style(coder.prompt, client, llm, self.prompts)
         self._draft: list[str] = []  # lines still to offer from the live draft
         self._pending: dict[int, list[str]] = {}  # rank -> rest of that candidate's continuation
+        self._evidence: tuple[str, ...] = ()  # what the live draft's final code got wrong
+        self._rejected: dict[str, set[str]] = {}  # prefix -> lines rejected there
+        self._exhausted: set[str] = set()  # prefixes where alternatives only repeat rejected lines
+        self._evidence_of: dict[int, tuple[str, ...]] = {}  # rank -> its final code's evidence
 
     async def propose(self, request: ProposeRequest) -> Proposal:
         if self.prefetch and self._draft and request.attempt == 0:
@@ -72,45 +113,102 @@ class OpenAICoder:
             self._pending = {0: self._draft[1:]}
             return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
         self._draft = []
-        if self.prefetch:
-            return await self._fresh_with_draft(request)
-        return await self._next_lines(request)
+        if not self.prefetch:
+            return await self._next_lines(request)
+        rejected = self._rejected.setdefault(request.prefix, set())
+        rejected |= rejected_lines(request.feedback)
+        if request.prefix in self._exhausted:
+            return Proposal((), exhausted=True)
+        if request.attempt == 0:
+            return await self._fresh(request)
+        return await self._repair(request, request.feedback + self._evidence, Usage(), [])
 
-    async def _fresh_with_draft(self, request: ProposeRequest) -> Proposal:
-        messages = build_messages(request.task, request.prefix, request.feedback, prompts=self.prompts)
-        ctx = f"{request.task.task_id} step {request.step} attempt {request.attempt}"
-        greedy = self.client.chat(messages, n=1, context=ctx + " draft")
-        # The first ask of a task is a zero-shot prefetch: one call, the draft alone.
-        want_samples = self.cfg.k > 1 and (request.attempt > 0 or request.step > 0)
-        jobs = [greedy]
-        if want_samples:
-            jobs.append(
-                self.client.chat(
-                    messages, n=self.cfg.k - 1, temperature=self.cfg.sample_temperature, context=ctx + " samples"
-                )
-            )
-        results: list[ChatResult] = list(await asyncio.gather(*jobs))
-        base = expected_indent(request.prefix)
+    async def _fresh(self, request: ProposeRequest) -> Proposal:
+        """The greedy draft alone when its final code passes the visible examples (or nothing can
+        judge it); otherwise repair with its evidence, the greedy draft among the alternatives."""
+        got = await self.style.drafts(
+            request.task, request.prefix, n=1, temperature=self.llm.temperature, seed=None, evidence=()
+        )
+        greedy = got.drafts[0] if got.drafts else None
+        verdict = await self._judge(request, greedy)
+        if greedy is None or verdict is None or verdict.all_pass or self.cfg.k < 2:
+            self._evidence = verdict.evidence if verdict else ()
+            return self._offer(request, [(greedy, verdict)] if greedy else [], got.usage, got.calls)
+        return await self._repair(request, verdict.evidence, got.usage, [(greedy, verdict)], calls=got.calls)
+
+    async def _repair(
+        self,
+        request: ProposeRequest,
+        evidence: tuple[str, ...],
+        usage: Usage,
+        judged: list[tuple[Draft, Judgement | None]],
+        calls: tuple[dict, ...] = (),
+    ) -> Proposal:
+        """k alternatives from the committed prefix, carrying the evidence, each judged ahead."""
+        n = self.cfg.k - len(judged)
+        seed = self.cfg.seed + 1000 * request.step + 100 * request.attempt
+        got = await self.style.drafts(
+            request.task,
+            request.prefix,
+            n=n,
+            temperature=self.cfg.sample_temperature,
+            seed=seed,
+            evidence=evidence[:4],
+        )
+        for draft in got.drafts:
+            judged.append((draft, await self._judge(request, draft)))
+        rejected = self._rejected.get(request.prefix, set())
+        fresh = [(d, v) for d, v in judged if (first := first_line(d)) is not None and first.strip() not in rejected]
+        proposal = self._offer(request, fresh, usage + got.usage, calls + got.calls, repair=evidence)
+        if not fresh and judged and request.attempt > 0:
+            self._exhausted.add(request.prefix)  # the model only repeats what was rejected: stop asking
+            return replace(proposal, exhausted=True)
+        return proposal
+
+    async def _judge(self, request: ProposeRequest, draft: Draft | None) -> Judgement | None:
+        return await self._judge_code(request.task, request.prefix, draft)
+
+    def _offer(
+        self,
+        request: ProposeRequest,
+        judged: list[tuple[Draft, Judgement | None]],
+        usage: Usage,
+        calls: tuple[dict, ...],
+        repair: tuple[str, ...] = (),
+    ) -> Proposal:
+        """Candidates from the drafts' first lines: best final code first (more visible examples
+        passed; unjudged after judged ones), then the greedy draft, then the order asked."""
+
+        def score(item: tuple[int, tuple[Draft, Judgement | None]]) -> tuple[int, int, int]:
+            i, (draft, verdict) = item
+            passed = verdict.passed if verdict is not None else -1
+            return (-passed, 0 if draft.source == "draft" else 1, i)
+
+        ordered = [pair for _, pair in sorted(enumerate(judged), key=score)]
         candidates: list[Candidate] = []
         self._pending = {}
-        answers = [(t, f, "draft", self.llm.temperature) for t, f in _with_finish(results[0])]
-        if want_samples:
-            answers += [(t, f, "sample", self.cfg.sample_temperature) for t, f in _with_finish(results[1])]
-        for answer, finish, source, temp in answers:
-            lines = continuation_lines(request.prefix, answer, base_indent=base)
-            if finish == "length":
-                lines = lines[:-1]  # cut off mid-line: the last line may be partial, and END is unknown
-                if not lines:
-                    continue
-            else:
-                lines.append(END)  # a complete answer ends the code where it ends
+        evidence_of: dict[int, tuple[str, ...]] = {}
+        for draft, verdict in ordered:
+            lines = list(draft.lines) + ([END] if draft.complete else [])
+            if not lines:
+                continue
             rank = len(candidates)
             self._pending[rank] = lines[1:]
-            candidates.append(
-                Candidate(lines[0], source=source, rank=rank, model=self.llm.model, settings={"temperature": temp})
-            )
-        usage = sum((r.usage for r in results), Usage())
-        calls = tuple({"n": len(r.texts), **r.usage.to_dict()} for r in results)
+            evidence_of[rank] = verdict.evidence if verdict else ()
+            settings: dict = {"temperature": draft.temperature}
+            if draft.seed is not None:
+                settings["seed"] = draft.seed
+            if verdict is not None:
+                settings["final_passed"] = verdict.passed
+                settings["final_examples"] = verdict.total
+                if verdict.evidence:
+                    settings["evidence"] = verdict.evidence[0]
+            if repair:
+                settings["repair"] = True
+                settings["trigger"] = repair[0]  # the evidence that asked for this repair
+            source = "draft" if rank == 0 else "sample"
+            candidates.append(Candidate(lines[0], source=source, rank=rank, model=self.llm.model, settings=settings))
+        self._evidence_of = evidence_of
         return Proposal(tuple(candidates), usage=usage, calls=calls)
 
     async def _next_lines(self, request: ProposeRequest) -> Proposal:
@@ -142,11 +240,50 @@ class OpenAICoder:
         return Proposal(tuple(candidates), usage=result.usage, calls=calls)
 
     async def answer_whole(self, task: Task, prefix: str) -> WholeAnswer:
-        """One request for the whole continuation, no gating (the one-shot baseline)."""
-        messages = build_messages(task, prefix, prompts=self.prompts)
-        result = await self.client.chat(messages, n=1, context=f"{task.task_id} oneshot")
-        lines = continuation_lines(prefix, result.texts[0], base_indent=expected_indent(prefix))
-        return WholeAnswer(tuple(lines), result.usage)
+        """The one-shot baseline's single request: native (what a user gets by asking the model
+        directly, sanitised as evalplus does) or the coder's own prompt style (e.g. `continue`)."""
+        if self.cfg.prompt != "native":
+            got = await self.style.drafts(task, prefix, n=1, temperature=self.llm.temperature, seed=None, evidence=())
+            return WholeAnswer(got.drafts[0].lines if got.drafts else (), got.usage)
+        result = await self.client.chat(
+            native_messages(task, prefix), n=1, max_tokens=NATIVE_MAX_TOKENS, context=f"{task.task_id} oneshot"
+        )
+        return WholeAnswer(oneshot_lines(task, prefix, result.texts[0]), result.usage)
+
+    async def answer_best_of(self, task: Task, prefix: str) -> WholeAnswer:
+        """Best-of-n, the first thing a researcher would try: the greedy draft, then seeded samples
+        (the same request at `sample_temperature`), each judged on the visible examples; the first
+        that passes them all is the answer, else the greedy one. At most `best_of` answers, and no
+        new batch once `best_of_tokens` completion tokens are spent."""
+        got = await self.style.drafts(task, prefix, n=1, temperature=self.llm.temperature, seed=None, evidence=())
+        usage = got.usage
+        greedy = got.drafts[0] if got.drafts else None
+        verdict = await self._judge_code(task, prefix, greedy)
+        chosen = greedy if verdict is not None and verdict.all_pass else None
+        tried = 1
+        budget = self.cfg.best_of_tokens
+        while chosen is None and verdict is not None and tried < self.cfg.best_of:
+            if budget and usage.completion_tokens >= budget:
+                break
+            n = min(self.cfg.k, self.cfg.best_of - tried)
+            got = await self.style.drafts(
+                task, prefix, n=n, temperature=self.cfg.sample_temperature, seed=self.cfg.seed + tried, evidence=()
+            )
+            usage = usage + got.usage
+            tried += n
+            for draft in got.drafts:
+                judged = await self._judge_code(task, prefix, draft)
+                if judged is not None and judged.all_pass:
+                    chosen = draft
+                    break
+        pick = chosen or greedy
+        return WholeAnswer(pick.lines if pick is not None else (), usage)
+
+    async def _judge_code(self, task: Task, prefix: str, draft: Draft | None) -> Judgement | None:
+        code = final_code(prefix, draft) if draft is not None else None
+        if code is None or self.judge is None:
+            return None
+        return await self.judge.judge(code, task)
 
     def draft_ahead(self) -> list[str]:
         """The lines the live draft offers after its current line (rank 0), if that line commits."""
@@ -155,6 +292,7 @@ class OpenAICoder:
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         """Keep the committed candidate's continuation as the live draft; drop all others."""
         self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch else []
+        self._evidence = self._evidence_of.get(candidate.rank, ())
         self._pending = {}
 
     async def stop_drafting(self) -> None:
@@ -164,7 +302,13 @@ class OpenAICoder:
         await self.client.aclose()
 
 
-def _with_finish(result: ChatResult) -> list[tuple[str, str]]:
-    """Each choice's text with its finish reason ("length" when cut off by max_tokens)."""
-    reasons = list(result.finish_reasons) + [""] * (len(result.texts) - len(result.finish_reasons))
-    return list(zip(result.texts, reasons))
+def oneshot_lines(task: Task, prefix: str, answer: str) -> tuple[str, ...]:
+    """The lines a sanitised native answer adds after the prompt.
+
+    A reply that defines the entry point is kept whole after the prompt (the later definition wins,
+    the prompt's imports and helpers stay in scope), as the official harnesses run a sanitised
+    answer; a reply that only continues the body is read as a continuation."""
+    code = sanitize(answer, task.entry_point or None)
+    if code.strip() and (not task.entry_point or re.search(rf"def\s+{re.escape(task.entry_point)}\s*\(", code)):
+        return ("", "", *code.rstrip("\n").split("\n"))
+    return tuple(continuation_lines(prefix, answer, base_indent=expected_indent(prefix)))
