@@ -1,8 +1,9 @@
-"""The pygls server: one LSP feature per function; the work lives in context, session, streaming, params.
+"""The pygls server: its state (settings, documents, sessions) and one LSP feature per function.
 
-pygls is extended only where it is meant to be: a converter factory (the command argument types),
-a protocol class (`protocol_cls`) whose document-sync and exit handlers replace the built-in ones, and
-typed command handlers (pygls structures their annotated argument and answers InvalidParams itself).
+The work lives beside it: params (typed arguments and settings), protocol (the converter factory and
+the protocol class pygls is extended with), context (the Task from the buffer), running (one session),
+streaming (lines into the buffer), session (its bookkeeping). Command handlers are typed: pygls
+structures their annotated argument and answers InvalidParams itself.
 """
 
 from __future__ import annotations
@@ -10,18 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-import cattrs
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
-from engine import ConfigError, JsonlTrace, Runtime, StepInfo, Task, VigorConfig, read_trace, write_task_html
+from engine import ConfigError, Runtime, VigorConfig, read_trace, write_task_html
 
 from . import __version__
 from .context import build_context
@@ -29,96 +27,23 @@ from .document import LineDocument
 from .params import (
     CANCEL,
     CANCEL_NOTIFICATION,
-    END_NOTIFICATION,
     GENERATE,
     OPEN_TRACE,
-    STEP_NOTIFICATION,
     GenerateArgs,
     InvalidArgument,
     SessionArgs,
     Settings,
-    install_argument_hooks,
     merge,
     read_settings,
     structure,
 )
-from .session import CANCELLED, FAILED_EXAMPLES, Change, Session, new_session_id, step_summary
+from .protocol import VigorProtocol, make_converter
+from .running import run_session
+from .session import Change, Session, new_session_id
 from .settings import to_config
-from .streaming import insert_edit, is_insert, plan_insert, stream_line
+from .streaming import is_insert, plan_insert
 
 log = logging.getLogger(__name__)
-
-
-def make_converter() -> cattrs.Converter:
-    """pygls's converter with the command argument types, warmed (see `warm_messages`)."""
-    converter = install_argument_hooks(default_converter())
-    warm_messages(converter)
-    return converter
-
-
-def warm_messages(converter: cattrs.Converter) -> None:
-    """cattrs builds a type's (un)structure hooks on first use: pay that at start for every message a
-    session's first line sends and receives, not on that line (the 20 ms first-edit target)."""
-    at = lsp.Position(line=0, character=0)
-    edit = insert_edit("file:///warm-up", 1, at, "\n")
-    ident = lsp.VersionedTextDocumentIdentifier(uri="file:///warm-up", version=1)
-    change = lsp.TextDocumentContentChangePartial(range=lsp.Range(start=at, end=at), text="")
-    report = lsp.ProgressParams(token="t", value=lsp.WorkDoneProgressReport(message=""))
-    command = lsp.ExecuteCommandParams(
-        command=GENERATE,
-        arguments=[{"textDocument": {"uri": "file:///w", "version": 1}, "position": {"line": 0, "character": 0}}],
-    )
-    samples: list[Any] = [
-        lsp.ApplyWorkspaceEditRequest(id=0, params=edit),
-        lsp.ApplyWorkspaceEditResponse(id=0, result=lsp.ApplyWorkspaceEditResult(applied=True)),
-        lsp.DidChangeTextDocumentNotification(
-            params=lsp.DidChangeTextDocumentParams(text_document=ident, content_changes=[change])
-        ),
-        lsp.ProgressNotification(params=report),
-        lsp.ExecuteCommandRequest(id=0, params=command),
-        lsp.ExecuteCommandResponse(id=0, result={"sessionId": "s", "anchor": 0}),
-    ]
-    for sample in samples:
-        converter.structure(converter.unstructure(sample), type(sample))
-    converter.structure(command.arguments[0], GenerateArgs)
-
-
-class VigorProtocol(LanguageServerProtocol):
-    """pygls's protocol with VIGOR's document sync (the server's own LineDocuments, versions that never
-    go back, changes confirmed by their effect) and an exit that keeps its exit code.
-
-    These handlers are plain functions: pygls keeps a future for every generator-handled notification
-    and never drops it, which a long editing session would pile up.
-    """
-
-    shut_down = False
-    exit_code: int | None = None
-    vigor: VigorServer  # the server these handlers serve (set by VigorServer)
-
-    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
-        self.vigor.open_document(params.text_document)
-
-    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
-        self.vigor.change_document(params)
-
-    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
-        self.vigor.close_document(params.text_document.uri)
-
-    @lsp_method(lsp.SHUTDOWN)
-    def lsp_shutdown(self, *args: Any) -> Any:
-        self.shut_down = True
-        return (yield from super().lsp_shutdown(*args))
-
-    @lsp_method(lsp.EXIT)
-    def lsp_exit(self, *args: Any) -> Any:
-        # pygls computes the code (1 without a shutdown first) and raises SystemExit, which its
-        # start_io swallows: keep the code for main()
-        self.exit_code = 0 if self.shut_down else 1
-        self.vigor.exiting()
-        return (yield from super().lsp_exit(*args))
 
 
 class VigorServer(LanguageServer):
@@ -386,7 +311,7 @@ async def generate(ls: VigorServer, arg: GenerateArgs) -> dict[str, Any]:
     ls.sessions[sid] = session
     ls.by_uri[uri] = session
     ls.last_session = sid
-    session.task = asyncio.ensure_future(_run(ls, session, ctx.task, config))
+    session.task = asyncio.ensure_future(run_session(ls, session, ctx.task, config))
     return {"sessionId": sid, "anchor": ctx.anchor}
 
 
@@ -428,144 +353,6 @@ async def open_trace(ls: VigorServer, arg: SessionArgs) -> str:
     except Exception as exc:
         log.info("showDocument failed: %s", exc)
     return str(session.trace_html)
-
-
-async def _begin_progress(ls: VigorServer, session: Session) -> bool:
-    window = ls.client_capabilities.window
-    if not (window and window.work_done_progress):
-        return False
-    try:
-        await ls.work_done_progress.create_async(session.token)
-    except Exception as exc:
-        log.info("progress create failed: %s", exc)
-        return False
-    ls.work_done_progress.begin(
-        session.token, lsp.WorkDoneProgressBegin(title="VIGOR", cancellable=True, message="step 0")
-    )
-    future = ls.work_done_progress.tokens.get(session.token)
-    if future is not None:
-        future.add_done_callback(lambda f: f.cancelled() and ls.cancel(session.id))
-    return True
-
-
-async def _run(ls: VigorServer, session: Session, task: Task, config: VigorConfig) -> None:
-    """One session from progress begin to `vigor/end`; the document is freed whatever happens."""
-    trace = JsonlTrace(session.trace_jsonl)
-    progress = False
-    outcome, detail, examples = "error", "", {}
-    try:
-        progress = await _begin_progress(ls, session)
-        outcome, detail, examples = await _generate(ls, session, task, config, trace, progress)
-    except asyncio.CancelledError:  # the server is going away (exit): end the session's records
-        outcome, detail = CANCELLED, "the server is shutting down"
-    except Exception as exc:
-        log.exception("session %s failed", session.id)
-        detail = str(exc)
-    finally:
-        if session.end_reason:
-            outcome, detail = session.end_reason, session.end_detail
-        elif session.cancelled and outcome != CANCELLED:
-            outcome = CANCELLED
-        _finish(ls, session, task, trace, progress, outcome, detail, examples)
-
-
-async def _generate(
-    ls: VigorServer, session: Session, task: Task, config: VigorConfig, trace: JsonlTrace, progress: bool
-) -> tuple[str, str, dict[str, Any]]:
-    timeout = ls.settings().confirm_timeout_s
-
-    async def on_step(info: StepInfo) -> None:
-        t0 = time.perf_counter()
-        session.steps = info.step + 1
-        summary = step_summary(session, info.step, info.line, info.record)
-        session.last_decision = f"{summary['committed']!r}" if summary["committed"] is not None else "end"
-        _report(ls, session, progress, f"step {session.steps}: {session.last_decision}")
-        if info.line is not None and not session.stopping:
-            await stream_line(ls, session, info.line, timeout)
-        summary["serverMs"] = round((time.perf_counter() - t0) * 1000, 3)
-        ls.notify(STEP_NOTIFICATION, summary)
-
-    runtime = ls.runtime(config)
-    loop = asyncio.get_running_loop()
-
-    def preparing(message: str) -> None:  # from the preparing thread: hand it to the event loop
-        loop.call_soon_threadsafe(_report, ls, session, progress, message)
-
-    await runtime.prepare(preparing)
-    if session.stopping:
-        return CANCELLED, "cancelled while the model was being prepared", {}
-    result = await runtime.run(task, trace=trace, on_step=on_step, is_cancelled=lambda: session.stopping)
-    return judged(result.status, result.reason, result.tests)
-
-
-def judged(status: str, reason: str, tests: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """The session's outcome with its examples' verdict: finished code that fails the examples the
-    buffer or the instruction gave is `failed_examples`, never just `completed`."""
-    passed, failed = int(tests.get("passed") or 0), int(tests.get("failed") or 0)
-    # code that does not even compile reports ran=0 and every example failed: count what was checked
-    ran = passed + failed
-    examples = {"ran": ran, "passed": passed, "failed": failed}
-    if not ran or tests.get("ok"):
-        return status, reason, examples
-    failures = tests.get("failures") or ([tests["error"]] if tests.get("error") else [])
-    what = f"the code fails {examples['failed']} of {ran} example(s)"
-    if failures:
-        what += f": {failures[0]}"
-    if status == "completed":
-        return FAILED_EXAMPLES, what, examples
-    return status, f"{reason}; {what}" if reason else what, examples
-
-
-def _report(ls: VigorServer, session: Session, progress: bool, message: str) -> None:
-    """One work-done progress report for the session (when the client takes progress)."""
-    if progress and not ls.closed:
-        ls.work_done_progress.report(session.token, lsp.WorkDoneProgressReport(message=message))
-
-
-def _finish(
-    ls: VigorServer,
-    session: Session,
-    task: Task,
-    trace: JsonlTrace,
-    progress: bool,
-    outcome: str,
-    detail: str,
-    examples: dict[str, Any],
-) -> None:
-    lines = len(session.written)
-    trace.emit(
-        "editor_end",
-        task_id=task.task_id,
-        session=session.id,
-        outcome=outcome,
-        detail=detail,
-        lines=lines,
-        examples=examples,
-    )
-    trace.close()
-    try:
-        write_task_html(read_trace(session.trace_jsonl), session.trace_html)
-    except Exception as exc:
-        log.warning("trace page failed: %s", exc)
-    ls.by_uri.pop(session.uri, None)
-    ls.forget_old_sessions()
-    if progress and not ls.closed:
-        end = lsp.WorkDoneProgressEnd(message=f"{outcome} after {session.steps} steps")
-        ls.work_done_progress.end(session.token, end)
-        ls.work_done_progress.tokens.pop(session.token, None)
-    ls.notify(
-        END_NOTIFICATION,
-        {
-            "sessionId": session.id,
-            "uri": session.uri,
-            "outcome": outcome,
-            "detail": detail,
-            "lines": lines,
-            "examples": examples,
-            "tracePath": str(session.trace_jsonl),
-            "htmlPath": str(session.trace_html),
-        },
-    )
 
 
 @server.feature(lsp.SHUTDOWN)

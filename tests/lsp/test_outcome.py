@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigor_lsp.server import judged
+from vigor_lsp.running import judged
 
 
 def test_passing_examples_keep_completed_and_are_counted() -> None:
