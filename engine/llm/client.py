@@ -30,8 +30,11 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_CAP_S = 30.0  # a server asking for longer gets this; the run's wall-time budget still applies
 
 
-class RequestDeadline(LLMError):
+class RequestTimeout(LLMError):
     """A request (all of it, not one read) took longer than `llm.timeout_s`."""
+
+
+RequestDeadline = RequestTimeout  # the name engine.llm.stream imports
 
 
 class MalformedAnswer(LLMError):
@@ -43,7 +46,7 @@ _RETRYABLE = (
     openai.InternalServerError,
     openai.APITimeoutError,
     openai.APIConnectionError,
-    RequestDeadline,
+    RequestTimeout,
 )
 
 
@@ -313,7 +316,7 @@ class LLMClient:
             async with asyncio.timeout(self.cfg.timeout_s):
                 resp = await api.create(**kwargs)
         except TimeoutError:
-            raise RequestDeadline(f"the whole request took longer than llm.timeout_s={self.cfg.timeout_s:g}s") from None
+            raise RequestTimeout(f"the whole request took longer than llm.timeout_s={self.cfg.timeout_s:g}s") from None
         except openai.BadRequestError as exc:
             if kwargs.get("n", 1) > 1 and "'n'" in str(exc):
                 raise NRefused(_short(exc)) from None

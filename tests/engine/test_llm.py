@@ -134,7 +134,7 @@ async def test_the_timeout_bounds_the_whole_request_not_each_read(scripted_llm):
     scripted_llm.push(*[Reply(["slow " * 20], drip_s=0.02)] * 2)
     c = client(scripted_llm, timeout_s=0.5, max_retries=1)
     started = time.perf_counter()
-    with pytest.raises(LLMError, match="RequestDeadline.*llm.timeout_s=0.5s"):
+    with pytest.raises(LLMError, match="RequestTimeout.*llm.timeout_s=0.5s"):
         await c.chat(MSG)
     assert time.perf_counter() - started < 2.5
     await c.aclose()
