@@ -70,6 +70,8 @@ class CoderConfig(_Section):
     # how drafts are asked for (engine/agents/coders/drafts.py): native (chat, the makers' request),
     # continue (chat, the old "continue this code" request), completion (raw), fim (fill-in-the-middle)
     prompt: Literal["native", "continue", "completion", "fim"] = "native"
+    # read the greedy draft as the model writes it, its lines committed as they come (docs/engine.md)
+    stream: bool = True
     k: int = Field(default=3, ge=1, le=32)  # alternatives per repair (the greedy one included)
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task

@@ -100,7 +100,9 @@ class ChatStream:
             ) from None
         if self.finish is None:  # the connection ended before the answer did
             await self.aclose()
-            raise LLMError(f"LLM stream ended without a finish reason after {len(self.text)} characters")
+            raise LLMError(
+                f"malformed LLM answer: the stream ended without a finish reason after {len(self.text)} characters"
+            )
         self._settle()
 
     def _settle(self) -> None:
@@ -214,34 +216,40 @@ def _recorded_marks(client: LLMClient, request: dict[str, Any]) -> dict[str, int
 
 
 async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:
-    """Send the request with `stream=True`; retry like a plain call until the response starts."""
+    """Send the request with `stream=True`, retried as a plain call is (transient failures up to
+    `llm.max_retries`, Retry-After honoured) until the answer starts; `llm.timeout_s` bounds the
+    start and each wait for the next piece (not the whole answer, which may take minutes)."""
+    from engine.llm.client import _RETRYABLE, RETRY_AFTER_CAP_S, RequestDeadline, _retry_after, _short
+
     api = client._client
     assert api is not None, "a live stream needs a client (not in replay mode)"
     raw = "prompt" in request
     kwargs = {k: v for k, v in request.items() if v is not None}
     kwargs.update(stream=True, stream_options={"include_usage": True})
-    delay = client.cfg.backoff_s
-    for attempt in range(client.cfg.max_retries + 1):
+    backoff, failures = client.cfg.backoff_s, 0
+    while True:
         sent_at = time.time()
         try:
-            if raw:
-                response = await api.completions.create(**kwargs)
-            else:
-                response = await api.chat.completions.create(**kwargs)
+            try:
+                async with asyncio.timeout(client.cfg.timeout_s):
+                    create = api.completions.create if raw else api.chat.completions.create
+                    response = await create(**kwargs)
+            except TimeoutError:
+                raise RequestDeadline(
+                    f"the answer did not start within llm.timeout_s={client.cfg.timeout_s:g}s"
+                ) from None
             break
-        except (
-            openai.RateLimitError,
-            openai.InternalServerError,
-            openai.APITimeoutError,
-            openai.APIConnectionError,
-        ) as exc:
-            if attempt >= client.cfg.max_retries:
-                raise LLMError(f"LLM request failed after {attempt + 1} attempts: {type(exc).__name__}") from None
-            log.warning("LLM stream request failed (%s); retrying in %.2fs", type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay *= 2
+        except _RETRYABLE as exc:
+            failures += 1
+            if failures > client.cfg.max_retries:
+                raise LLMError(f"LLM request failed after {failures} attempts: {_short(exc)}") from None
+            asked = _retry_after(exc)
+            wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
+            log.warning("LLM stream request failed (%s); retrying in %.2fs", _short(exc), wait)
+            await asyncio.sleep(wait)
+            backoff *= 2
         except openai.APIStatusError as exc:
-            raise LLMError(f"LLM request refused: {type(exc).__name__} {exc.status_code}") from None
+            raise LLMError(f"LLM request refused: {_short(exc)}") from None
 
     async def pieces() -> AsyncIterator[tuple[str, str | None, Usage | None]]:
         async for chunk in response:

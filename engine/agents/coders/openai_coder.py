@@ -25,6 +25,7 @@ from engine.agents.coders.drafts import Draft, DraftStyle, make_style
 from engine.agents.coders.judge import DraftJudge, Judgement
 from engine.agents.coders.native import NATIVE_MAX_TOKENS, native_messages
 from engine.agents.coders.sanitize import sanitize
+from engine.agents.coders.streaming import LiveDraft
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import CoderConfig, CoderPrompts, LLMConfig
 from engine.llm.client import LLMClient
@@ -106,8 +107,14 @@ class OpenAICoder:
         self._rejected: dict[str, set[str]] = {}  # prefix -> lines rejected there
         self._exhausted: set[str] = set()  # prefixes where alternatives only repeat rejected lines
         self._evidence_of: dict[int, tuple[str, ...]] = {}  # rank -> its final code's evidence
+        self._live: LiveDraft | None = None  # the greedy draft being streamed (coder.stream)
+        self._unbilled = Usage()  # tokens of a streamed draft dropped before its end was counted
 
     async def propose(self, request: ProposeRequest) -> Proposal:
+        if self._live is not None:
+            if request.attempt == 0:
+                return await self._from_live(request)
+            await self._drop_live()  # its line was rejected: repair below, from the committed prefix
         if self.prefetch and self._draft and request.attempt == 0:
             text = self._draft[0]
             self._pending = {0: self._draft[1:]}
@@ -121,11 +128,13 @@ class OpenAICoder:
             return Proposal((), exhausted=True)
         if request.attempt == 0:
             return await self._fresh(request)
-        return await self._repair(request, request.feedback + self._evidence, Usage(), [])
+        return await self._repair(request, request.feedback + self._evidence, self._take_unbilled(), [])
 
     async def _fresh(self, request: ProposeRequest) -> Proposal:
         """The greedy draft alone when its final code passes the visible examples (or nothing can
         judge it); otherwise repair with its evidence, the greedy draft among the alternatives."""
+        if self.cfg.stream:
+            return await self._fresh_streamed(request)
         got = await self.style.drafts(
             request.task, request.prefix, n=1, temperature=self.llm.temperature, seed=None, evidence=()
         )
@@ -164,6 +173,64 @@ class OpenAICoder:
             self._exhausted.add(request.prefix)  # the model only repeats what was rejected: stop asking
             return replace(proposal, exhausted=True)
         return proposal
+
+    async def _fresh_streamed(self, request: ProposeRequest) -> Proposal:
+        """The greedy draft read as the model writes it (docs/engine.md, "Streaming"): its first line
+        is offered as soon as it is written; its final code is judged when the answer has ended."""
+        draft = await self.style.stream(
+            request.task, request.prefix, temperature=self.llm.temperature, seed=None, evidence=()
+        )
+        self._live = LiveDraft(draft)
+        self._pending, self._evidence = {}, ()
+        return await self._from_live(request, opened=True)
+
+    async def _from_live(self, request: ProposeRequest, *, opened: bool = False) -> Proposal:
+        """The streamed draft's line on offer (END once a complete draft is used up). When the answer
+        is seen to have ended its tokens are counted and the rest of the draft is judged like a whole
+        draft: a failing one is repaired from the committed prefix, the rest among the alternatives."""
+        live = self._live
+        assert live is not None
+        usage, calls = self._take_unbilled(), ()
+        if opened:
+            usage = usage + Usage(calls=1)
+            calls = ({"n": 1, "stream": "opened", "temperature": self.llm.temperature},)
+        line = await live.offer()
+        if not live.settled and await live.draft.end_seen(live.index):
+            live.settled = True
+            spent = live.draft.stream.usage
+            usage = usage + Usage(0, spent.prompt_tokens, spent.completion_tokens, spent.latency_s)
+            # when the model wrote each line and the loop got it (wall clock: volatile, like durations)
+            facts = {"stream": "ended", "lines": len(live.draft.lines), "timings": live.draft.timing()}
+            calls = (*calls, {**facts, **Usage(0, spent.prompt_tokens, spent.completion_tokens).to_dict()})
+            rest = [text for text in live.rest() if text != END]
+            greedy = Draft(tuple(rest), live.draft.complete, "draft", self.llm.temperature, None, live.draft.ended_by)
+            verdict = await self._judge(request, greedy)
+            self._evidence = verdict.evidence if verdict else ()
+            if rest and verdict is not None and not verdict.all_pass and self.cfg.k >= 2:
+                self._live = None  # the answer has ended: nothing to close
+                return await self._repair(request, verdict.evidence, usage, [(greedy, verdict)], calls=calls)
+        if line is None:  # the draft ran out without ending the code (cut off, diverged): ask afresh
+            await self._drop_live()
+            fresh = await self._fresh(request)
+            return replace(fresh, usage=usage + fresh.usage, calls=calls + fresh.calls)
+        settings = {"temperature": self.llm.temperature} if opened else {}
+        candidate = Candidate(line, source="draft", rank=0, model=self.llm.model, settings=settings)
+        return Proposal((candidate,), usage=usage, draft_hit=not opened, calls=calls)
+
+    async def _drop_live(self) -> None:
+        """Close the streamed draft (the model stops writing it); tokens not yet counted are billed
+        to the next proposal."""
+        live, self._live = self._live, None
+        if live is None:
+            return
+        await live.close()
+        if not live.settled:
+            spent = live.draft.stream.usage
+            self._unbilled = self._unbilled + Usage(0, spent.prompt_tokens, spent.completion_tokens, spent.latency_s)
+
+    def _take_unbilled(self) -> Usage:
+        usage, self._unbilled = self._unbilled, Usage()
+        return usage
 
     async def _judge(self, request: ProposeRequest, draft: Draft | None) -> Judgement | None:
         return await self._judge_code(request.task, request.prefix, draft)
@@ -287,16 +354,23 @@ class OpenAICoder:
 
     def draft_ahead(self) -> list[str]:
         """The lines the live draft offers after its current line (rank 0), if that line commits."""
+        if self._live is not None:
+            return self._live.ahead()  # a streamed draft: the lines written so far
         return list(self._pending.get(0, [])) if self.prefetch else []
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         """Keep the committed candidate's continuation as the live draft; drop all others."""
+        if self._live is not None:  # while a draft streams, its line is the only one offered
+            self._live.advance()
+            self._pending = {}
+            return
         self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch else []
         self._evidence = self._evidence_of.get(candidate.rank, ())
         self._pending = {}
 
     async def stop_drafting(self) -> None:
-        return None  # answers are read whole (streaming comes with the native drafts)
+        """Close the streamed draft, if one is still being read (the task ended or was cancelled)."""
+        await self._drop_live()
 
     async def aclose(self) -> None:
         await self.client.aclose()

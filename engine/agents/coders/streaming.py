@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.llm.stream import ABANDONED, ChatStream
+from engine.types import END
 
 log = logging.getLogger(__name__)
 
@@ -254,3 +255,38 @@ def _code_lines(text: str) -> list[str]:
         return lines
     end = next((i for i in opens[1:]), len(lines))
     return lines[opens[0] + 1 : end]
+
+
+class LiveDraft:
+    """A coder's streamed draft and the loop's place in it: line `index` is the one on offer.
+
+    The coder offers `await offer()` as its draft hit, moves on with `advance()` when that line
+    commits, and drops the draft (`close()`) when anything else happens; `ahead()` is what the
+    draft offers after the current line (Coder.draft_ahead)."""
+
+    def __init__(self, draft: DraftStream):
+        self.draft = draft
+        self.index = 0
+        self.settled = False  # the coder has dealt with the answer's end (judged it, counted it)
+
+    async def offer(self) -> str | None:
+        """The line on offer: the draft's next line, END after a complete draft, None when the draft
+        ran out without ending the code (cut off, diverged, closed)."""
+        line = await self.draft.line(self.index)
+        if line is not None:
+            return line
+        return END if self.draft.complete else None
+
+    def ahead(self) -> list[str]:
+        rest = self.draft.lines[self.index + 1 :]
+        return rest + ([END] if self.draft.ended and self.draft.complete else [])
+
+    def rest(self) -> list[str]:
+        """The lines still to come from the current one, END included when the draft is complete."""
+        return self.draft.lines[self.index :] + ([END] if self.draft.complete else [])
+
+    def advance(self) -> None:
+        self.index += 1
+
+    async def close(self) -> None:
+        await self.draft.aclose()

@@ -41,7 +41,8 @@ class ExecJudge:
 
 def coder(server, judge=None, **cfg) -> OpenAICoder:
     llm = LLMConfig(provider="openai", base_url=server.base_url, api_key_env="VIGOR_TEST_KEY", backoff_s=0.01)
-    return OpenAICoder(CoderConfig(**cfg), llm, LLMClient(llm), judge=judge)
+    # whole answers: the order these tests state (streamed drafts: tests/engine/test_streaming_loop.py)
+    return OpenAICoder(CoderConfig(**{"stream": False, **cfg}), llm, LLMClient(llm), judge=judge)
 
 
 async def test_a_native_draft_offers_the_line_after_the_prompt_and_keeps_the_rest(scripted_llm):

@@ -1,0 +1,137 @@
+"""Streaming through the whole loop: lines commit while the model writes, replays decide the same,
+and a cancel closes the stream (the scripted server streams at a fixed token rate)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from scripted_llm import Reply, ScriptedLLM
+from test_replay import stable
+
+from engine.api import Runtime
+from engine.config import parse_config
+from engine.examples import extract_examples
+from engine.loop.records import Result, StepInfo
+from engine.trace import MemoryTrace
+from engine.types import Task
+
+PROMPT = '''def summary(xs):
+    """Count, total and largest of a list.
+    >>> summary([3, 1, 2])
+    (3, 6, 3)
+    """
+'''
+BODY = """    count = 0
+    total = 0
+    best = None
+    for x in xs:
+        count += 1
+        total += x
+        if best is None:
+            best = x
+        elif x > best:
+            best = x
+    result = (count, total, best)
+    return result
+"""
+TASK = Task("t/stream", PROMPT, "summary", examples=extract_examples(PROMPT, "summary"))
+
+
+def native(body: str) -> str:
+    return "Here is the function:\n\n```python\n" + PROMPT + body + "```\n"
+
+
+def config(base_url: str, cache: str = "off", cache_dir: Path | None = None) -> Any:
+    return parse_config(
+        {
+            "llm": {
+                "provider": "openai",
+                "base_url": base_url,
+                "api_key_env": "VIGOR_TEST_KEY",
+                "cache": cache,
+                "cache_dir": str(cache_dir or ".vigor/llm-cache"),
+                "max_retries": 0,
+            },
+            "coder": {"kind": "openai", "k": 3},
+            "sandbox": {"example_timeout_s": 1.0},
+            "context": {"run_policy": {"max_steps": 60, "max_lines": 40}},
+        }
+    )
+
+
+async def generate(cfg: Any, runs: int = 1, **kw: Any) -> tuple[Result, list[float], MemoryTrace]:
+    """`runs` generations on one runtime (the first pays the sandbox's start); the last one's result,
+    commit times and trace."""
+    async with Runtime(cfg) as rt:
+        for _ in range(runs):
+            committed: list[float] = []
+            trace = MemoryTrace()
+
+            async def on_step(info: StepInfo, committed: list[float] = committed) -> None:
+                if info.line is not None:
+                    committed.append(time.perf_counter())
+
+            result = await rt.run(TASK, trace=trace, on_step=on_step, **kw)
+    return result, committed, trace
+
+
+async def test_lines_commit_while_the_model_is_still_writing():
+    with ScriptedLLM(lambda req: Reply([native(BODY)]), tokens_per_s=120) as server:
+        result, committed, _ = await generate(config(server.base_url), runs=2)
+        log = server.streams[-1]
+    assert result.status == "completed" and result.code == PROMPT + BODY
+    assert server.calls == 2 and all(r["stream"] is True for r in server.requests)
+    last_token = log.tokens[-1][0]
+    early = sum(t < last_token for t in committed)
+    assert len(committed) == BODY.count("\n") and early >= 0.8 * len(committed)
+    # the first body line (newline 8 of the reply) was in before the model had written the third
+    first_body = native("").count("\n") - 1
+    assert committed[0] < log.line_times()[first_body + 2]
+
+
+async def test_a_replayed_streamed_run_makes_the_same_decisions(tmp_path):
+    wrong = BODY.replace("    total = 0\n", "    total = xs[10]\n")  # raises at its own line: a draft miss
+
+    def respond(request: dict[str, Any]) -> Reply:
+        # the streamed greedy draft is wrong; the repair's samples (whole answers) are right
+        return Reply([native(wrong if request.get("stream") else BODY)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(respond, tokens_per_s=400) as server:
+        recorded, _, trace_live = await generate(config(server.base_url, "record", tmp_path))
+        calls = server.calls
+    assert recorded.status == "completed" and recorded.code == PROMPT + BODY
+    assert any(log.closed_by_client for log in server.streams) or calls > 1  # the wrong draft was dropped
+    replayed, _, trace_replay = await generate(config("http://127.0.0.1:9/v1", "replay", tmp_path))
+    assert replayed.code == recorded.code and replayed.status == recorded.status
+    live_steps = [stable(e) for e in trace_live.events if e["event"] == "step"]
+    replay_steps = [stable(e) for e in trace_replay.events if e["event"] == "step"]
+    for step in live_steps + replay_steps:  # when the answer was read is not a decision
+        for attempt in step["attempts"]:
+            attempt["calls"] = [{k: v for k, v in c.items() if k != "stream"} for c in attempt["calls"]]
+    assert replay_steps == live_steps
+
+
+async def test_a_cancel_closes_the_stream_and_the_model_stops():
+    long_body = "".join(f"    v{i} = {i}\n" for i in range(60)) + "    return (3, 6, 3)\n"
+    with ScriptedLLM(lambda req: Reply([native(long_body)]), tokens_per_s=60) as server:
+        started = time.perf_counter()
+        committed_box: list[int] = []
+
+        async def on_step(info: StepInfo) -> None:
+            if info.line is not None:
+                committed_box.append(info.step)
+
+        async with Runtime(config(server.base_url)) as rt:
+            result = await rt.run(TASK, on_step=on_step, is_cancelled=lambda: len(committed_box) >= 2)
+        elapsed = time.perf_counter() - started
+        for _ in range(100):
+            if server.streams[0].closed_by_client:
+                break
+            time.sleep(0.02)
+        log = server.streams[0]
+    assert result.status == "cancelled" and result.code.count("\n") - PROMPT.count("\n") in (2, 3)
+    assert log.closed_by_client and log.finished is None
+    total_tokens = len(native(long_body)) // 2  # far more than were sent
+    assert len(log.tokens) < total_tokens and elapsed < total_tokens / 60
