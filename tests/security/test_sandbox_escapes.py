@@ -18,6 +18,9 @@ pytestmark = needs_namespaces
 
 
 def test_fork_bomb_stops_at_the_process_limit_even_for_root() -> None:
+    pids = Path("/sys/fs/cgroup/pids")
+    if not (pids.is_dir() and os.access(pids, os.W_OK)):
+        pytest.skip("no writable pids cgroup (v1) here: the layer is reported missing")
     (res,) = run_jobs(Job("adversary:fork_many", (200,), timeout_s=10))
     assert os.geteuid() != 0 or res.ok  # as root, RLIMIT_NPROC alone would let all 200 through
     assert res.ok and 0 < res.value < 200
