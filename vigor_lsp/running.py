@@ -3,6 +3,7 @@ line streamed into the buffer, the outcome judged against the examples, the trac
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
 import time
@@ -102,10 +103,26 @@ def judged(status: str, reason: str, tests: dict[str, Any]) -> tuple[str, str, d
     failures = tests.get("failures") or ([tests["error"]] if tests.get("error") else [])
     what = f"the code fails {examples['failed']} of {ran} example(s)"
     if failures:
-        what += f": {failures[0]}"
+        what += f": {readable_failure(failures[0])}"
     if status == "completed":
         return FAILED_EXAMPLES, what, examples
     return status, f"{reason}; {what}" if reason else what, examples
+
+
+def readable_failure(failure: str) -> str:
+    """`assert _vigor_match(f(1), 2), 'f(1)' -> AssertionError: f(1)` as `f(1) should be 2`; an
+    exception other than the failed comparison is kept (`... (ZeroDivisionError: division by zero)`)."""
+    source, _, error = failure.partition(" -> ")
+    try:
+        node = ast.parse(source).body[0]
+    except (SyntaxError, IndexError):
+        return failure
+    test = node.test if isinstance(node, ast.Assert) else None
+    if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and len(test.args) == 2):
+        return failure
+    call, expected = (ast.unparse(a) for a in test.args)
+    text = f"{call} should be {expected}"
+    return text if error.startswith("AssertionError") else f"{text} ({error})"
 
 
 def _report(ls: VigorServer, session: Session, progress: bool, message: str) -> None:

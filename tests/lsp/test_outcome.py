@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigor_lsp.running import judged
+from vigor_lsp.running import judged, readable_failure
 
 
 def test_passing_examples_keep_completed_and_are_counted() -> None:
@@ -11,10 +11,11 @@ def test_passing_examples_keep_completed_and_are_counted() -> None:
 
 
 def test_finished_code_failing_an_example_is_failed_examples_naming_it() -> None:
-    tests = {"ran": 2, "passed": 1, "failed": 1, "ok": False, "failures": ["add(1, 2) -> AssertionError"]}
+    failure = "assert _vigor_match(add(1, 2), 3), 'add(1, 2)' -> AssertionError: add(1, 2)"
+    tests = {"ran": 2, "passed": 1, "failed": 1, "ok": False, "failures": [failure]}
     outcome, detail, examples = judged("completed", "", tests)
     assert outcome == "failed_examples"
-    assert detail == "the code fails 1 of 2 example(s): add(1, 2) -> AssertionError"
+    assert detail == "the code fails 1 of 2 example(s): add(1, 2) should be 3"
     assert examples == {"ran": 2, "passed": 1, "failed": 1}
 
 
@@ -28,3 +29,11 @@ def test_a_stuck_session_keeps_its_status_and_adds_the_examples_verdict() -> Non
 
 def test_no_examples_changes_nothing() -> None:
     assert judged("completed", "", {}) == ("completed", "", {"ran": 0, "passed": 0, "failed": 0})
+
+
+def test_an_exception_other_than_the_comparison_is_kept_and_odd_text_passes_through() -> None:
+    failure = "assert _vigor_match(f(0), 1), 'f(0)' -> ZeroDivisionError: division by zero"
+    assert readable_failure(failure) == "f(0) should be 1 (ZeroDivisionError: division by zero)"
+    assert readable_failure("IndentationError: expected an indented block") == (
+        "IndentationError: expected an indented block"
+    )
