@@ -239,7 +239,8 @@ class Sandbox:
         self._rr = itertools.cycle(range(workers))
         self._lock: asyncio.Lock | None = None
         self.isolation: dict[str, Any] = {}
-        self.crashed_workers = 0  # workers that died under a job (each cost that job, never the run)
+        self.crashed_workers = 0  # workers that died under a job (each cost at most that job, never the run)
+        self._dead: list[_Worker] = []
 
     async def __aenter__(self) -> Sandbox:
         return self
@@ -322,28 +323,25 @@ class Sandbox:
     async def run(self, job: Job) -> JobResult:
         """Run one job in a fresh child; never raises for what the job's code does.
 
-        A worker that dies under the job (whatever killed it) costs this job a `crashed` result;
-        the next job starts a fresh worker.
+        A worker that dies under a job (whatever killed it) does not decide that job: it runs once
+        more on a fresh worker, and only a job under which two workers died is `crashed`. Jobs that
+        merely shared the worker get their own verdicts, so a death costs at most its cause.
         """
-        worker = await self._worker()
-        request = {"id": next(self._ids), "func": job.func, "args": list(job.args), "timeout_s": job.timeout_s}
-        try:
-            msg = await worker.send(request)
-        except SandboxError as exc:
-            if str(exc) == "sandbox closed":
-                raise
-            self.crashed_workers += 1
-            log.warning("sandbox: %s under job %s; a fresh worker takes over", exc, job.func)
-            return JobResult(ok=False, error=f"the sandbox worker died ({exc})", crashed=True)
-        return JobResult(
-            ok=bool(msg.get("ok")),
-            value=msg.get("value"),
-            error=msg.get("error"),
-            timed_out=bool(msg.get("timed_out")),
-            progress=tuple(msg.get("progress") or ()),
-            duration_s=float(msg.get("duration_s") or 0.0),
-            crashed=bool(msg.get("crashed")),
-        )
+        error = ""
+        for _ in range(2):
+            worker = await self._worker()
+            request = {"id": next(self._ids), "func": job.func, "args": list(job.args), "timeout_s": job.timeout_s}
+            try:
+                return _result(await worker.send(request))
+            except SandboxError as exc:
+                if str(exc) == "sandbox closed":
+                    raise
+                error = str(exc)
+                if worker not in self._dead:
+                    self._dead.append(worker)
+                    self.crashed_workers += 1
+                    log.warning("sandbox: %s under job %s; a fresh worker takes over", exc, job.func)
+        return JobResult(ok=False, error=f"the sandbox worker died under this job twice ({error})", crashed=True)
 
     async def run_many(self, jobs: list[Job]) -> list[JobResult]:
         """Run jobs concurrently (the worker bounds how many children run at once)."""
@@ -353,3 +351,15 @@ class Sandbox:
         workers, self._workers = self._workers, []
         for w in workers:
             await w.close()
+
+
+def _result(msg: dict[str, Any]) -> JobResult:
+    return JobResult(
+        ok=bool(msg.get("ok")),
+        value=msg.get("value"),
+        error=msg.get("error"),
+        timed_out=bool(msg.get("timed_out")),
+        progress=tuple(msg.get("progress") or ()),
+        duration_s=float(msg.get("duration_s") or 0.0),
+        crashed=bool(msg.get("crashed")),
+    )

@@ -113,19 +113,23 @@ def test_many_concurrent_jobs_all_come_back() -> None:
     assert [r.value for r in results] == [2 * i for i in range(24)]
 
 
-def test_a_worker_killed_under_a_job_costs_that_job_and_a_fresh_worker_takes_over() -> None:
-    async def go() -> tuple[JobResult, JobResult, int]:
+def test_a_worker_killed_under_jobs_does_not_decide_them_a_fresh_worker_runs_them() -> None:
+    async def go() -> tuple[list[JobResult], JobResult, int]:
         async with Sandbox() as sandbox:
             await sandbox.start()
-            hanging = asyncio.ensure_future(sandbox.run(Job("sandbox_jobs:progress_then_hang", timeout_s=30)))
+            in_flight = [
+                asyncio.ensure_future(sandbox.run(Job("sandbox_jobs:progress_then_hang", timeout_s=1.5))),
+                asyncio.ensure_future(sandbox.run(Job("sandbox_jobs:progress_then_hang", timeout_s=1.5))),
+            ]
             await asyncio.sleep(0.3)
             os.kill(sandbox._workers[0].proc.pid, 9)  # from outside: nothing inside can reach it
-            lost = await asyncio.wait_for(hanging, 10)
+            lost = list(await asyncio.wait_for(asyncio.gather(*in_flight), 20))
             after = await sandbox.run(Job("sandbox_jobs:add", (1, 2)))
             return lost, after, sandbox.crashed_workers
 
     lost, after, crashed = asyncio.run(go())
-    assert lost.crashed and not lost.ok and "worker died" in (lost.error or "")
+    for hung in lost:  # both were running when the worker died; each gets its own verdict from a rerun
+        assert hung.timed_out and not hung.crashed and hung.progress == ({"step": 1},)
     assert after.ok and after.value == 3
     assert crashed == 1
 
