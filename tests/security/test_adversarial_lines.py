@@ -60,7 +60,10 @@ REJECTED = {
         "    import engine.execution.matching as m; m._match = lambda *a: True; return x + 100",
         "exec.wrong_return",
     ),
-    "SIGALRM game": ("    import signal; signal.signal(signal.SIGPROF, signal.SIG_IGN); return f(x)", None),
+    "CPU-timer game": (
+        "    import signal; signal.signal(signal.SIGPROF, signal.SIG_IGN); any(False for _ in iter(int, 1))",
+        "exec.timeout",
+    ),
 }
 
 
@@ -81,7 +84,6 @@ HARMLESS_BUT_RIGHT = {
     "chdir": "    import os; os.chdir('/'); return x + 1",
     # the job is the init of its own PID namespace: a fatal signal it sends itself is ignored
     "SIGKILL to itself": "    import os, signal; os.kill(os.getpid(), signal.SIGKILL); return x + 1",
-    "TCP connect": "    import socket; socket.create_connection(('1.1.1.1', 53), timeout=0.2) if False else None; return x + 1",
 }
 
 
