@@ -21,6 +21,7 @@ from typing import Any
 from engine.config import VigorConfig
 from engine.datasets._io import iter_rows
 from engine.errors import ConfigError, HarnessError
+from engine.trace import redact, write_redacted
 
 # evalplus reads a problem file of its own from these variables, per dataset kind.
 _OVERRIDE_ENV = {"humanevalplus": "HUMANEVAL_OVERRIDE_PATH", "mbppplus": "MBPP_OVERRIDE_PATH"}
@@ -128,8 +129,8 @@ async def run_external(
     )
     output, _ = await proc.communicate()
     log = out_dir / "external.log"
-    log.write_bytes(output)
-    text = output.decode(errors="replace")
+    text = redact(output.decode(errors="replace"))
+    write_redacted(log, text)
     return {
         "command": cmd,
         "problems": str(problems),
