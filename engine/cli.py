@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
@@ -391,7 +390,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     highlight=False,
                 )
     if args.json:
-        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        write_redacted(args.json, dumps_redacted(data, indent=2) + "\n")
     return 0
 
 
