@@ -99,7 +99,8 @@ def _description(row: dict[str, Any]) -> str:
     if row.get("text"):
         return str(row["text"]).strip()
     lines = [ln for ln in str(row.get("prompt", "")).splitlines() if not ln.strip().startswith("assert")]
-    return "\n".join(lines).replace('"""', "").strip()
+    # evalplus quotes the description with triple quotes of either kind
+    return "\n".join(lines).replace('"""', "").replace("'''", "").strip()
 
 
 def _mbppplus_item(row: dict[str, Any]) -> BenchItem:

@@ -269,3 +269,12 @@ def test_human_eval_programs_get_the_harness_timeout(tmp_path: Path) -> None:
             return await score_task(sandbox, {"task_id": item.task.task_id, "code": code}, item, None)
 
     assert asyncio.run(main()) == {"task_id": item.task.task_id, "passed": False, "error": "timeout"}
+
+
+def test_a_prompt_quoted_with_single_quotes_and_no_final_newline_loads(tmp_path: Path) -> None:
+    # MBPP+'s first releases quote the description with ''' and end without a newline.
+    row = _mbpp_row("Mbpp/9700", "inc", "\ndef inc(x):\n    return x + 1\n", [[1]], [[41]])
+    row["prompt"] = "'''\nWrite a function to add one.\nassert inc(1) == 2\n'''"
+    (item,) = _load(tmp_path, "mbppplus", [row])
+    assert item.task.instruction == "Write a function to add one."
+    assert _score("def inc(x):\n    return x + 1\n", item) == {"passed": True}
