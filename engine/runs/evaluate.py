@@ -27,7 +27,7 @@ UNSCORABLE = "RuntimeError: unscorable"
 # evalplus lets a solution use 4 GiB (its EVALPLUS_MAX_MEMORY_BYTES default); scoring allows as much,
 # and CPU time for evalplus's longest per-task limits (the wall-clock limit is the job's).
 SCORING_MEMORY_MB = 4096
-SCORING_CPU_S = 300
+SCORING_CPU_S = 900
 
 
 def write_exports(run_dir: Path, results: list[dict[str, Any]]) -> dict[str, str]:
