@@ -141,25 +141,35 @@ def _counts_text(counts: dict[str, int]) -> str:
     return " · ".join(f"{k} {v}" for k, v in counts.items() if v) or "-"
 
 
-async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ignore[no-untyped-def]
-    """The run with a live bar on a terminal, and a plain line per finished task otherwise (piped
-    output, a log file), so that a long run never goes silent."""
+def progress_bar(console: Any, live: bool) -> Any:
+    """The run's bar: name, bar, done/total, elapsed time, then the counts. The counts come last so
+    that on a narrow terminal (80 columns) they are cut, not the time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
-    from engine.runs.runner import run_items
+    def fixed(width: int) -> Column:
+        return Column(no_wrap=True, min_width=width)
 
-    live = console.is_terminal
-    # The counts come last: when the line is too narrow they are cut, not the elapsed time.
-    with Progress(
-        TextColumn("[bold]vigor run"),
-        BarColumn(bar_width=16),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[counts]}"),
+    return Progress(
+        TextColumn("[bold]vigor run", table_column=fixed(9)),
+        BarColumn(bar_width=16, table_column=Column(no_wrap=True, min_width=16, max_width=16)),
+        MofNCompleteColumn(table_column=fixed(7)),
+        TimeElapsedColumn(table_column=fixed(7)),
+        # rich shrinks every column of a line too long; only this one may give way
+        TextColumn("{task.fields[counts]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
         console=console,
         transient=False,
         disable=not live,
-    ) as bar:
+    )
+
+
+async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ignore[no-untyped-def]
+    """The run with a live bar on a terminal, and a plain line per finished task otherwise (piped
+    output, a log file), so that a long run never goes silent."""
+    from engine.runs.runner import run_items
+
+    live = console.is_terminal
+    with progress_bar(console, live) as bar:
         tid = bar.add_task("run", total=len(items), counts="")
 
         def on_progress(p, result):  # type: ignore[no-untyped-def]

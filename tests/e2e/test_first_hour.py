@@ -242,3 +242,32 @@ def test_local_model_is_prepared_before_the_first_task_and_says_when_ready(
     assert err.index("local model ready (") < err.index("[1/1] HumanEval/0 completed")
     assert len(starts) >= 2  # the run's own start() found the model already serving
     assert "... 0/1 done, " in err
+
+
+def test_the_bar_keeps_its_elapsed_time_at_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from engine.cli import _counts_text, progress_bar
+
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=True, color_system=None)
+    counts = {"passed": 120, "failed": 31, "untested": 7, "stuck": 4, "error": 2}
+    with progress_bar(console, live=True) as bar:
+        bar.add_task("run", total=164, completed=164, counts=_counts_text(counts))
+    last = [line for line in out.getvalue().splitlines() if "vigor run" in line][-1].replace("\x1b[2K", "")
+    assert "164/164 0:00:00" in last  # the time column whole, the counts cut after it if need be
+    assert len(last.rstrip()) <= 80
+
+
+def test_readme_examples_hold_for_a_fresh_clone() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert "../shared" not in readme and (ROOT / "docs" / "design.md").is_file()
+    (task,) = re.findall(r"vigor trace show runs/<run> (\S+)`", readme)
+    default = load_config(ROOT / "configs" / "humaneval-local.yaml")
+    from engine.datasets.registry import load_items
+
+    assert task in [it.task.task_id for it in load_items(default.dataset)]  # a task of the default run
