@@ -329,13 +329,14 @@ def run_plus(
         raise RuntimeError(
             f"unscorable: the canonical solution fails: {type(exc).__name__}: {str(exc)[:160]}"
         ) from None
-    env: dict[str, Any] = {"__name__": "__vigor_solution__"}
-    try:
-        exec(compile(code, "<solution>", "exec"), env)
-        fn = env[entry_point]
-    except BaseException as exc:
-        raise AssertionError(f"the solution does not load: {type(exc).__name__}: {str(exc)[:160]}") from None
     for name, inputs in prepared.items():
+        # evalplus runs each group in a process of its own: the solution starts afresh for each
+        env: dict[str, Any] = {"__name__": "__vigor_solution__"}
+        try:
+            exec(compile(code, "<solution>", "exec"), env)
+            fn = env[entry_point]
+        except BaseException as exc:
+            raise AssertionError(f"the solution does not load: {type(exc).__name__}: {str(exc)[:160]}") from None
         expected, times = oracle[name]
         why = judge_group(
             fn, copy.deepcopy(inputs), expected, time_limits(times), Comparison(dataset, entry_point, atol)

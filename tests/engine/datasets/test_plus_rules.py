@@ -278,3 +278,12 @@ def test_a_prompt_quoted_with_single_quotes_and_no_final_newline_loads(tmp_path:
     (item,) = _load(tmp_path, "mbppplus", [row])
     assert item.task.instruction == "Write a function to add one."
     assert _score("def inc(x):\n    return x + 1\n", item) == {"passed": True}
+
+
+def test_the_solution_starts_afresh_for_the_plus_inputs(tmp_path: Path) -> None:
+    # evalplus runs base and plus in two processes: module state does not carry over.
+    canonical = "def first_call(x):\n    return 1\n"
+    row = _mbpp_row("Mbpp/9800", "first_call", canonical, [[0]], [[0]])
+    (item,) = _load(tmp_path, "mbppplus", [row])
+    stateful = "calls = []\ndef first_call(x):\n    calls.append(x)\n    return len(calls)\n"
+    assert _score(stateful, item) == {"passed": True}
