@@ -263,10 +263,17 @@ class _Loop:
             child = self.idle.pop()
             self.running[child.fd] = child
             self.sel.register(child.fd, selectors.EVENT_READ, child)
+            req = self.pending.pop(0)
             try:
-                child.start(self.pending.pop(0))
-            except OSError:  # it died before its job (killed from outside): that job cannot run
+                child.start(req)
+            except OSError:  # it died before its job (killed from outside): not the job's doing
+                child.req = req
+                req["_lost"] = req.get("_lost", 0) + 1
                 child.final = {"crashed": "the sandbox child died before its job started"}
+                if req["_lost"] < 3:  # give the job another child; a third loss is reported
+                    self.release(child)
+                    self.pending.insert(0, req)
+                    continue
                 self.finish(child, timed_out=False)
         while not self.closing and len(self.idle) + len(self.running) < 2 * self.parallel:
             if len(self.idle) >= self.parallel:
@@ -302,7 +309,8 @@ class _Loop:
         child.end_of_output(status)
         self.finish(child, timed_out=False, reaped=status is not None)
 
-    def finish(self, child: _Child, *, timed_out: bool, reaped: bool = False) -> None:
+    def release(self, child: _Child, *, reaped: bool = False) -> None:
+        """Stop watching a running child, kill it (and so its namespace), and clean up after it."""
         self.sel.unregister(child.fd)
         os.close(child.fd)
         del self.running[child.fd]
@@ -311,6 +319,9 @@ class _Loop:
             shutil.rmtree(child.workdir, ignore_errors=True)
         else:
             self.finished[child.pid] = child.workdir
+
+    def finish(self, child: _Child, *, timed_out: bool, reaped: bool = False) -> None:
+        self.release(child, reaped=reaped)
         _respond(self.out, child, timed_out=timed_out)
 
     def expire(self) -> None:

@@ -153,3 +153,26 @@ def test_without_namespaces_the_missing_layers_are_named_and_jobs_still_run(
     assert res.ok and res.value == 4
     assert "readonly_filesystem" in isolation["missing"] and "user_namespace" in isolation["missing"]
     assert "isolation layers missing" in caplog.text and "readonly_filesystem" in caplog.text
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def test_a_job_whose_waiting_child_was_killed_gets_another_child() -> None:
+    async def go() -> tuple[int, JobResult]:
+        async with Sandbox() as sandbox:
+            await sandbox.start()
+            await sandbox.run(Job("sandbox_jobs:add", (0, 0)))  # children forked ahead of need
+            await asyncio.sleep(0.3)
+            launcher = sandbox._workers[0].proc.pid
+            (worker,) = _children(launcher)
+            idle = _children(worker)
+            for pid in idle:
+                os.kill(pid, 9)
+            return len(idle), await sandbox.run(Job("sandbox_jobs:add", (2, 5)))
+
+    killed, res = asyncio.run(go())
+    assert killed >= 1
+    assert res.ok and res.value == 7 and not res.crashed
