@@ -12,9 +12,11 @@ the capabilities that gives (and only over its namespaces), applies once:
 - non-dumpable, so nothing it starts can read its memory or its file descriptors through /proc.
 
 Each job child is then created by `clone(CLONE_NEWPID)`: it is the init of a PID namespace of its
-own, so every process the job starts dies with it. It mounts its own read-only /proc (it sees only
-its own processes) and drops every capability, the bounding set and the right to regain them, so
-generated code cannot undo any of the above.
+own, so every process the job starts dies with it. In a mount namespace of its own it mounts a
+read-only /proc (it sees only its own processes), a fresh tmpfs on /tmp that is its directory (the
+one place it can write; no other job's files are in sight) and a fresh /dev/shm; then it drops
+every capability, the bounding set and the right to regain them, so generated code cannot undo
+any of the above.
 
 Each layer is reported by name; a layer the platform refuses is reported missing, never dropped
 silently (the orchestrator warns and records it in the run manifest).
@@ -48,6 +50,7 @@ _SECUREBITS_ALL_LOCKED = 0x3F  # noroot, no-setuid-fixup, keep-caps off, each lo
 _CAP_VERSION_3 = 0x20080522
 DEVICES = ("null", "zero", "full", "random", "urandom")
 JOBS_ROOT = "/tmp"
+JOB_TMPFS_MB = 256  # a job's private /tmp (memory-backed; RLIMIT_FSIZE still bounds each file)
 # Covered by an empty read-only tmpfs: a Unix socket is reached by its path whatever the network
 # namespace, and these are where services put theirs (/tmp is covered by the jobs' own tmpfs).
 HIDDEN = ("/run", "/var/run", "/var/tmp", "/var/lib/postgresql", "/var/lib/mysql")
@@ -244,12 +247,19 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def enter_job(private_proc: bool) -> None:
-    """(In a job child, before any job code.) Its own read-only /proc, then no capabilities, for good."""
+def enter_job(private_mounts: bool) -> None:
+    """(In a job child, before any job code.) Private mounts where allowed, then no capabilities, for good.
+
+    `private_mounts`: a mount namespace of its own with a read-only /proc showing only the job's
+    processes, a fresh tmpfs on /tmp as the job's directory (the only place it can write, gone
+    with the job) and a fresh /dev/shm.
+    """
     libc = _c()
-    if private_proc:
+    if private_mounts:
         _check(libc.unshare(_CLONE_NEWNS), "unshare mount namespace")
         _mount("proc", "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        _mount("tmpfs", JOBS_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, f"size={JOB_TMPFS_MB}m,mode=700")
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
     for cap in range(_last_cap() + 1):
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly where it was never held
     libc.prctl(_PR_SET_SECUREBITS, _SECUREBITS_ALL_LOCKED, 0, 0, 0)  # exec as root grants nothing

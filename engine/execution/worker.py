@@ -66,8 +66,13 @@ def _write_line(obj: Any) -> None:
 # --- in a child ---------------------------------------------------------------------------------
 
 
-def _prepare_child(limits: dict[str, Any], workdir: str, job_r: int, result_w: int, layers: dict[str, bool]) -> None:
-    """(In a fresh child.) Isolate: own session, pipes on fixed fds, /dev/null stdio, rlimits, workdir."""
+def _prepare_child(
+    limits: dict[str, Any], workdir: str | None, job_r: int, result_w: int, layers: dict[str, bool]
+) -> None:
+    """(In a fresh child.) Isolate: own session, pipes on fixed fds, /dev/null stdio, rlimits, workdir.
+
+    `workdir` None: the job gets a private tmpfs on /tmp as its directory (it vanishes with the job).
+    """
     os.setsid()
     # Move both pipe ends clear of 3 and 4 first: either may itself be 3 or 4.
     result_w, job_r = fcntl.fcntl(result_w, fcntl.F_DUPFD, 10), fcntl.fcntl(job_r, fcntl.F_DUPFD, 10)
@@ -86,16 +91,19 @@ def _prepare_child(limits: dict[str, Any], workdir: str, job_r: int, result_w: i
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     nproc = int(limits.get("nproc", 64))
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))  # binds non-root only: see pids_cgroup
-    os.chdir(workdir)
-    os.environ["TMPDIR"] = workdir
-    os.environ["HOME"] = workdir
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    isolation.enter_job(private_proc=layers.get("job_pid_namespace", False))
+    isolation.enter_job(private_mounts=workdir is None)
+    workdir = workdir or isolation.JOBS_ROOT
+    os.chdir(workdir)
+    os.environ["TMPDIR"] = workdir
+    os.environ["HOME"] = workdir
 
 
-def _child_main(limits: dict[str, Any], workdir: str, job_r: int, result_w: int, layers: dict[str, bool]) -> None:
+def _child_main(
+    limits: dict[str, Any], workdir: str | None, job_r: int, result_w: int, layers: dict[str, bool]
+) -> None:
     """A pre-forked child: set up, wait for its one job, run it, report; never returns."""
     global _nonce
     code = 1
@@ -128,7 +136,7 @@ class _Child:
 
     __slots__ = ("pid", "job_w", "fd", "workdir", "req", "nonce", "buf", "started", "deadline", "lines", "final")
 
-    def __init__(self, pid: int, job_w: int, fd: int, workdir: str):
+    def __init__(self, pid: int, job_w: int, fd: int, workdir: str | None):
         self.pid, self.job_w, self.fd, self.workdir = pid, job_w, fd, workdir
         self.req: dict[str, Any] = {}
         self.nonce = ""
@@ -189,7 +197,8 @@ def _death(status: int) -> str:
 
 def _spawn(limits: dict[str, Any], layers: dict[str, bool]) -> _Child | None:
     """Fork an idle child; None when the system refuses a process right now (the pids limit)."""
-    workdir = tempfile.mkdtemp(prefix="vigor-sbx-")
+    # With a mount namespace per job the child makes its own private /tmp; else a directory here.
+    workdir = None if layers.get("job_pid_namespace") else tempfile.mkdtemp(prefix="vigor-sbx-")
     job_r, job_w = os.pipe()
     result_r, result_w = os.pipe()
     try:
@@ -197,13 +206,19 @@ def _spawn(limits: dict[str, Any], layers: dict[str, bool]) -> _Child | None:
     except OSError:
         for fd in (job_r, job_w, result_r, result_w):
             os.close(fd)
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove(workdir)
         return None
     if pid == 0:
         _child_main(limits, workdir, job_r, result_w, layers)
     os.close(job_r)
     os.close(result_w)
     return _Child(pid, job_w, result_r, workdir)
+
+
+def _remove(workdir: str | None) -> None:
+    """Remove a job directory made here (a private /tmp went with its job's mount namespace)."""
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _kill(child: _Child) -> None:
@@ -253,7 +268,7 @@ class _Loop:
         self.pending: list[dict[str, Any]] = []
         self.idle: list[_Child] = []
         self.running: dict[int, _Child] = {}
-        self.finished: dict[int, str] = {}  # pid -> workdir, killed children still to reap
+        self.finished: dict[int, str | None] = {}  # pid -> workdir, killed children still to reap
         self.inbuf = bytearray()
         self.closing = False
 
@@ -316,7 +331,7 @@ class _Loop:
         del self.running[child.fd]
         _kill(child)
         if reaped:
-            shutil.rmtree(child.workdir, ignore_errors=True)
+            _remove(child.workdir)
         else:
             self.finished[child.pid] = child.workdir
 
@@ -340,7 +355,7 @@ class _Loop:
     def reap(self, wait: bool = False) -> None:
         for pid in list(self.finished):
             if os.waitpid(pid, 0 if wait else os.WNOHANG)[0]:
-                shutil.rmtree(self.finished.pop(pid), ignore_errors=True)
+                _remove(self.finished.pop(pid))
 
     def timeout(self) -> float | None:
         if self.running:
@@ -355,7 +370,7 @@ class _Loop:
             os.close(child.fd)
             _kill(child)
             os.waitpid(child.pid, 0)
-            shutil.rmtree(child.workdir, ignore_errors=True)
+            _remove(child.workdir)
         self.reap(wait=True)
 
 

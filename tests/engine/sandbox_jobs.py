@@ -42,10 +42,11 @@ def progress_then_hang() -> None:
         pass
 
 
-def where_am_i() -> dict[str, str]:
+def where_am_i() -> dict[str, object]:
+    before = sorted(os.listdir("."))
     with open("scratch.txt", "w") as fh:
         fh.write("private")
-    return {"cwd": os.getcwd(), "tmpdir": os.environ.get("TMPDIR", "")}
+    return {"cwd": os.getcwd(), "tmpdir": os.environ.get("TMPDIR", ""), "before": before}
 
 
 def allocate(megabytes: int) -> int:
