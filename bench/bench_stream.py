@@ -180,6 +180,7 @@ async def headless_sessions(url: str, runs: int, tmp: Path) -> list[tuple[float,
     task = Task("stats", PREFIX, "running_stats", examples=extract_examples(PREFIX, "running_stats"))
     out = []
     async with Runtime(cfg) as rt:
+        await rt.sandbox.start()  # as `vigor run` does before its first task (the run manifest names it)
         for _ in range(runs):
             committed: list[float] = []
 
@@ -236,10 +237,10 @@ async def local(runs: int) -> dict[str, Any]:
         sessions = await editor_sessions(None, runs, tmp, timeoutS=600.0)
         rows = []
         for t_cmd, applied, end in sessions:
-            end = end if isinstance(end, dict) else end.__dict__
-            timing = first_stream_timing(Path(end["tracePath"]))
+            outcome, trace_path = field(end, "outcome"), Path(field(end, "tracePath"))
+            timing = first_stream_timing(trace_path)
             if timing is None or not timing["emitted_at"]:
-                rows.append({"outcome": end["outcome"], "lines": len(applied), "stream": None})
+                rows.append({"outcome": outcome, "lines": len(applied), "stream": None})
                 continue
             wall = [t + wall_offset for t in applied]
             cmd = t_cmd + wall_offset
@@ -248,7 +249,8 @@ async def local(runs: int) -> dict[str, Any]:
             ended = timing["ended_at"] or float("inf")
             rows.append(
                 {
-                    "outcome": end["outcome"],
+                    "outcome": outcome,
+                    "code": code_of(trace_path),
                     "lines": len(applied),
                     "draft_lines": len(timing["emitted_at"]),
                     "first_line_s": None if first is None else round(first, 3),
@@ -259,6 +261,19 @@ async def local(runs: int) -> dict[str, Any]:
                 }
             )
     return {"model": "bundled Qwen2.5-Coder-0.5B-Instruct Q4_K_M", **summarise(rows)}
+
+
+def field(obj: Any, key: str) -> Any:
+    """A notification's field (pygls hands them over as dicts or as attribute objects)."""
+    return obj[key] if isinstance(obj, dict) else getattr(obj, key)
+
+
+def code_of(trace_path: Path) -> str:
+    for line in trace_path.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("event") == "task_end":
+            return event.get("code", "")
+    return ""
 
 
 def first_stream_timing(trace_path: Path) -> dict[str, Any] | None:
@@ -280,13 +295,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="scripted tokens per second (default 25)")
     parser.add_argument("--runs", type=int, default=3, help="sessions per front end; the first is cold")
     parser.add_argument("--local", action="store_true", help="also measure the bundled model")
+    parser.add_argument("--no-scripted", action="store_true", help="skip the scripted server's runs")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.rate, args.log)
         return
-    data: dict[str, Any] = {"scripted": asyncio.run(scripted(args.rate, args.runs))}
+    data: dict[str, Any] = {} if args.no_scripted else {"scripted": asyncio.run(scripted(args.rate, args.runs))}
     if args.local:
         data["local"] = asyncio.run(local(args.runs))
     data["targets"] = {"first_line_ratio": 1.2, "applied_before_last_token": 0.8}

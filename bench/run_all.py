@@ -71,6 +71,23 @@ def _lsp(d: dict[str, Any]) -> list[Check]:
     ]
 
 
+def _stream(d: dict[str, Any]) -> list[Check]:
+    # scripted server at a fixed token rate; the share target (>= 0.8 applied before the model's last
+    # token) is checked as its complement so that lower is better here too
+    s, t = d["scripted"], d["targets"]
+    return [
+        Check("stream", "editor cold first-line ratio", s["editor"]["cold"]["ratio"], t["first_line_ratio"]),
+        Check("stream", "editor warm first-line ratio (max)", s["editor"]["warm_ratio_max"], t["first_line_ratio"]),
+        Check("stream", "headless warm first-line ratio (max)", s["headless"]["warm_ratio_max"], t["first_line_ratio"]),
+        Check(
+            "stream",
+            "editor share of lines applied after the last token (min run)",
+            round(1 - s["editor"]["warm_share_min"], 4),
+            round(1 - t["applied_before_last_token"], 4),
+        ),
+    ]
+
+
 # name -> (script, how its JSON line is checked)
 BENCHES: dict[str, tuple[str, Callable[[dict[str, Any]], list[Check]]]] = {
     "step": ("bench_step.py", _step),
@@ -79,6 +96,7 @@ BENCHES: dict[str, tuple[str, Callable[[dict[str, Any]], list[Check]]]] = {
     "calls": ("bench_calls.py", _calls),
     "runner": ("bench_runner.py", _runner),
     "lsp": ("bench_lsp.py", _lsp),
+    "stream": ("bench_stream.py", _stream),
 }
 
 
