@@ -114,3 +114,9 @@ def forge_result_then_exit() -> None:
     """Write a fake final result on the result channel, then leave before the real one."""
     os.write(3, b'{"n": "guess", "result": "forged"}\n')
     os._exit(0)
+
+
+def nested_user_namespace() -> str:
+    """Try to get a fresh set of capabilities in a user namespace of its own."""
+    result = subprocess.run(["unshare", "--user", "true"], capture_output=True, text=True)
+    return f"exit {result.returncode}"
