@@ -7,6 +7,7 @@ define `check(candidate)` run HumanEval-style; other hidden tests run as a scrip
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,7 +65,24 @@ def load_generic(path: str | None, fields: Mapping[str, str], *, skipped: list[d
             visible_tests=visible,
             reference=row.get(names["reference"]),
         )
+        _check_hidden(hidden, names["hidden_tests"])
         kind = "check_function" if "def check(" in hidden and entry else "asserts"
         return BenchItem(task, Hidden(kind, test=hidden, entry_point=entry))
 
     return load_rows(require_file(path, "jsonl"), build, skipped)
+
+
+def _check_hidden(source: str, field: str) -> None:
+    """Hidden tests must be code that can fail: they parse and hold an assert, a raise or a check()."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise BadRow(f"field {field!r} does not parse: {exc.msg} (line {exc.lineno})") from None
+    can_fail = any(
+        isinstance(node, (ast.Assert, ast.Raise))
+        or (isinstance(node, ast.FunctionDef) and node.name == "check")
+        or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check")
+        for node in ast.walk(tree)
+    )
+    if not can_fail:
+        raise BadRow(f"field {field!r} has no assert, raise or check(): it could never fail")

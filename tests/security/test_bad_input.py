@@ -117,3 +117,28 @@ def test_output_paths_cannot_climb_out(setting: str, tmp_path: Path) -> None:
     err = one_error_line(proc)
     assert proc.returncode == 2 and setting.split("=")[0] in err
     assert not (ROOT.parent.parent / "x").exists() and not (ROOT.parent.parent / "y").exists()
+
+
+def test_hidden_tests_that_could_never_fail_are_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data.jsonl"
+    rows = [
+        {"task_id": "a", "prompt": "def f(x):\n    pass\n", "entry_point": "f", "hidden_tests": "7"},
+        {"task_id": "b", "prompt": "def f(x):\n    pass\n", "entry_point": "f", "hidden_tests": "assert f(1) == 2"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    proc = vigor(
+        "run",
+        "--config",
+        "configs/humaneval-reference.yaml",
+        "--set",
+        "dataset.kind=jsonl",
+        "--set",
+        f"dataset.path={data}",
+        "--set",
+        "coder.kind=reference",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-evaluate",
+    )
+    err = one_error_line(proc)
+    assert "line 1: field 'hidden_tests' has no assert, raise or check(): it could never fail" in err
