@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import needs_namespaces
+from security_helpers import needs_namespaces
 
 from engine.agents.evaluator import SandboxEvaluator
 from engine.agents.language.agent import LanguageAgent

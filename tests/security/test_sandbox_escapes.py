@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HERE, needs_namespaces, processes_with, run_jobs
+from security_helpers import HERE, needs_namespaces, processes_with, run_jobs
 
 from engine.execution.sandbox import Job, Sandbox
 
