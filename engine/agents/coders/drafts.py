@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.agents.coders.align import align_reply
+from engine.agents.coders.continue_request import build_messages
 from engine.agents.coders.native import native_messages
 from engine.agents.coders.streaming import DraftStream, Read, echo_settled, native_settled
 from engine.agents.coders.text import continuation_lines, expected_indent
@@ -148,8 +149,6 @@ class ContinueStyle:
         self.prompts = prompts or CoderPrompts()
 
     def _request(self, task: Task, prefix: str, evidence: tuple[str, ...]) -> dict[str, Any]:
-        from engine.agents.coders.openai_coder import build_messages
-
         return {
             "messages": build_messages(task, prefix, evidence, prompts=self.prompts),
             "context": f"{task.task_id} continue",
@@ -178,20 +177,3 @@ class ContinueStyle:
     ) -> DraftStream:
         answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, evidence))
         return DraftStream(answer, self.reader(task, prefix), settled=echo_settled(prefix))
-
-
-def make_style(
-    name: str, client: LLMClient, llm: LLMConfig, prompts: CoderPrompts | None = None, *, stop: bool = True
-) -> DraftStyle:
-    """The draft style `coder.prompt` names; `stop=False` lets native replies run past their code."""
-    if name == "native":
-        return NativeStyle(client, llm, stop=None if stop else [])
-    if name == "continue":
-        return ContinueStyle(client, llm, prompts)
-    from engine.agents.coders.completion import CompletionStyle, FimStyle
-
-    if name == "completion":
-        return CompletionStyle(client, llm)
-    if name == "fim":
-        return FimStyle(client, llm)
-    raise ValueError(f"unknown coder.prompt {name!r} (native, continue, completion, fim)")

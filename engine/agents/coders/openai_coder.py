@@ -21,11 +21,13 @@ import re
 from dataclasses import replace
 
 from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
-from engine.agents.coders.drafts import Draft, DraftStyle, make_style
+from engine.agents.coders.continue_request import build_messages
+from engine.agents.coders.drafts import Draft, DraftStyle
 from engine.agents.coders.judge import DraftJudge, Judgement
 from engine.agents.coders.native import NATIVE_MAX_TOKENS, native_messages
 from engine.agents.coders.sanitize import sanitize
 from engine.agents.coders.streaming import LiveDraft
+from engine.agents.coders.styles import make_style
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import CoderConfig, CoderPrompts, LLMConfig
 from engine.llm.client import LLMClient
@@ -34,28 +36,6 @@ from engine.types import END, Candidate, Task, Usage
 log = logging.getLogger(__name__)
 
 _REJECTED = re.compile(r"^`(.*)` -> ")
-
-
-def build_messages(
-    task: Task,
-    prefix: str,
-    feedback: tuple[str, ...] = (),
-    *,
-    next_line_only: bool = False,
-    prompts: CoderPrompts | None = None,
-) -> list[dict[str, str]]:
-    """The old "continue this code" chat request (`coder.prompt: continue`); nothing hidden."""
-    p = prompts or CoderPrompts()
-    parts = []
-    if task.instruction:
-        parts.append(p.task.format(instruction=task.instruction.strip()))
-    ask = "the next line" if next_line_only else "the rest of the code"
-    parts.append(p.code.format(ask=ask, prefix=prefix))
-    if task.suffix.strip():
-        parts.append(p.suffix.format(suffix=task.suffix))
-    if feedback:
-        parts.append(p.feedback.format(rejected="\n".join(f"- {f}" for f in feedback)))
-    return [{"role": "system", "content": p.system}, {"role": "user", "content": "\n".join(parts)}]
 
 
 def final_code(prefix: str, draft: Draft) -> str | None:

@@ -169,7 +169,7 @@ async def test_an_answer_that_breaks_off_raises_for_the_line_it_did_not_deliver(
 
 @pytest.mark.parametrize("style_name", ["native", "continue", "completion", "fim"])
 async def test_each_style_streams_the_draft_it_asks_for_whole(style_name):
-    from engine.agents.coders.drafts import make_style
+    from engine.agents.coders.styles import make_style
     from engine.types import Task
 
     task = Task("t/1", PREFIX, "count_up")
