@@ -12,6 +12,8 @@ token rate and logs when it sent each token. Measured through vigor-lsp with the
 (command -> applyEdit applied in its buffer) and headless through the engine API (`vigor run`'s
 path: command -> the line committed). The first session of each pays one-off costs (sandbox start,
 imports) and is reported as cold.
+Headless, the openai client is imported and the sandbox started before the command is timed, as
+vigor-lsp does at its start and `vigor run` before its first task.
 `local`: the bundled model through vigor-lsp; the model's own times come from the session's trace
 (the streamed draft's request, each line's arrival and the answer's end, wall clock).
 
@@ -179,6 +181,8 @@ async def headless_sessions(url: str, runs: int, tmp: Path) -> list[tuple[float,
     )
     task = Task("stats", PREFIX, "running_stats", examples=extract_examples(PREFIX, "running_stats"))
     out = []
+    import engine.agents.coders.openai_coder  # noqa: F401 - the openai client's import (~1 s), as vigor-lsp warms it
+
     async with Runtime(cfg) as rt:
         await rt.sandbox.start()  # as `vigor run` does before its first task (the run manifest names it)
         for _ in range(runs):
