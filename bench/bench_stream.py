@@ -70,14 +70,15 @@ BODY_LINES = BODY.count("\n")
 
 def serve(rate: float, log_path: str) -> None:
     """(The child.) Stream REPLY for every request at `rate` tokens/s; log each finished stream."""
-    from scripted_llm import Reply, ScriptedLLM
+    from scripted_llm import Reply, ScriptedLLM, tokens
 
     def respond(request: dict[str, Any]) -> Reply:
         text = REPLY
         for stop in request.get("stop") or ():
             if stop in text:  # as llama.cpp does: the answer ends before the stop string
                 text = text[: text.index(stop)]
-        return Reply([text])
+        # a whole (non-streamed) answer comes when the model has written all of it
+        return Reply([text], delay_s=0.0 if request.get("stream") else len(tokens(text)) / rate)
 
     server = ScriptedLLM(respond, tokens_per_s=rate)
     print(server.base_url, flush=True)
@@ -139,6 +140,27 @@ def measure(t_cmd: float, line_times: list[float], log: dict[str, Any]) -> dict[
     }
 
 
+def measure_whole(t_cmd: float, line_times: list[float], rate: float) -> dict[str, Any]:
+    """The same for an answer read whole: the model's times follow from the token positions at
+    the fixed rate (the request goes out right after the command)."""
+    from scripted_llm import tokens
+
+    text = REPLY[: REPLY.index("\n```\n")]  # what the native request's stop leaves
+    pieces = tokens(text)
+    newlines = [i for i, piece in enumerate(pieces) if piece == "\n"]
+    model_first = (newlines[FIRST_LINE] + 1) / rate
+    model_total = len(pieces) / rate
+    first = line_times[0] - t_cmd if line_times else None
+    return {
+        "lines": len(line_times),
+        "first_line_s": None if first is None else round(first, 4),
+        "model_first_line_s": round(model_first, 4),
+        "ratio": None if first is None else round(first / model_first, 4),
+        "applied_before_last_token": round(sum(t - t_cmd < model_total for t in line_times) / BODY_LINES, 4),
+        "model_total_s": round(model_total, 4),
+    }
+
+
 # --- through vigor-lsp ---------------------------------------------------------------------------
 
 
@@ -166,7 +188,7 @@ async def editor_sessions(url: str | None, runs: int, tmp: Path, **extra: Any) -
 # --- headless: the engine API, as `vigor run` drives it ------------------------------------------
 
 
-async def headless_sessions(url: str, runs: int, tmp: Path) -> list[tuple[float, list[float]]]:
+async def headless_sessions(url: str, runs: int, tmp: Path, stream: bool = True) -> list[tuple[float, list[float]]]:
     from engine.api import Runtime
     from engine.config import parse_config
     from engine.examples import extract_examples
@@ -175,7 +197,7 @@ async def headless_sessions(url: str, runs: int, tmp: Path) -> list[tuple[float,
     cfg = parse_config(
         {
             "llm": {"provider": "openai", "base_url": url, "api_key_env": "VIGOR_BENCH_KEY", "timeout_s": 60},
-            "coder": {"kind": "openai", "k": 3},
+            "coder": {"kind": "openai", "k": 3, "stream": stream},
             "context": {"run_policy": {"max_steps": 60, "max_lines": 40}},
         }
     )
@@ -212,13 +234,17 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def scripted(rate: float, runs: int) -> dict[str, Any]:
+async def scripted(rate: float, runs: int, whole: bool = False) -> dict[str, Any]:
     os.environ.setdefault("VIGOR_TEST_KEY", "sk-bench-0123456789")
     os.environ.setdefault("VIGOR_BENCH_KEY", "sk-bench-0123456789")
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         log_path = tmp / "streams.jsonl"
         with scripted_server(rate, log_path) as url:
+            if whole:  # before streaming: the draft read whole (coder.stream: false), headless
+                headless = await headless_sessions(url, runs, tmp, stream=False)
+                rows = [measure_whole(t, times, rate) for t, times in headless]
+                return {"tokens_per_s": rate, "body_lines": BODY_LINES, "headless_whole": summarise(rows)}
             sessions = await editor_sessions(url, runs, tmp)
             logs = stream_logs(log_path, runs)
             editor_rows = [measure(t, times, log) for (t, times, _), log in zip(sessions, logs)]
@@ -300,11 +326,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="sessions per front end; the first is cold")
     parser.add_argument("--local", action="store_true", help="also measure the bundled model")
     parser.add_argument("--no-scripted", action="store_true", help="skip the scripted server's runs")
+    parser.add_argument("--whole", action="store_true", help="the before: drafts read whole (coder.stream: false)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.rate, args.log)
+        return
+    if args.whole:
+        report("stream_whole", {"scripted": asyncio.run(scripted(args.rate, args.runs, whole=True))})
         return
     data: dict[str, Any] = {} if args.no_scripted else {"scripted": asyncio.run(scripted(args.rate, args.runs))}
     if args.local:
