@@ -135,3 +135,20 @@ async def test_a_cancel_closes_the_stream_and_the_model_stops():
     assert log.closed_by_client and log.finished is None
     total_tokens = len(native(long_body)) // 2  # far more than were sent
     assert len(log.tokens) < total_tokens and elapsed < total_tokens / 60
+
+
+async def test_a_streamed_answer_cut_off_before_any_line_is_asked_again_not_looped_on():
+    # cut off (max_tokens) inside the restated docstring: no line, no END; the step re-asks with
+    # samples like a whole empty draft would, and never reopens the same stream in a loop
+    cut = "```python\n" + PROMPT[:40]
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if request.get("stream"):
+            return Reply([cut], finish_reason="length")
+        return Reply([native(BODY)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(respond, tokens_per_s=0) as server:
+        result, _, _ = await generate(config(server.base_url))
+        streamed = sum(1 for r in server.requests if r.get("stream"))
+    assert result.status == "completed" and result.code == PROMPT + BODY
+    assert streamed == 1 and server.calls == 2

@@ -189,6 +189,9 @@ class OpenAICoder:
             if rest and verdict is not None and not verdict.all_pass and self.cfg.k >= 2:
                 self._live = None  # the answer has ended: nothing to close
                 return await self._repair(request, verdict.evidence, usage, [(greedy, verdict)], calls=calls)
+        if line is None and opened:  # an answer with no line at all: as an empty whole draft would
+            await self._drop_live()
+            return self._offer(request, [], usage, calls)
         if line is None:  # the draft ran out without ending the code (cut off, diverged): ask afresh
             await self._drop_live()
             fresh = await self._fresh(request)
