@@ -186,7 +186,7 @@ async def _run_with_progress(items, cfg, run_dir, resume, console):  # type: ign
 
         if live:
             return await run_items(items, cfg, run_dir, resume=resume, on_progress=on_progress)
-        console.print(f"vigor run: {len(items)} task(s) into {run_dir}", markup=False, highlight=False)
+        console.print(f"vigor run: {len(items)} task(s) into {run_dir}", markup=False, highlight=False, soft_wrap=True)
         started = time.monotonic()
         beat = asyncio.create_task(_heartbeat(console, bar, started))
         try:

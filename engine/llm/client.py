@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import openai
 
 from engine.config import LLMConfig
-from engine.errors import LLMError
+from engine.errors import ConfigError, LLMError
 from engine.llm.stream import ChatStream, open_stream
 from engine.types import Usage
 
@@ -76,7 +76,8 @@ def resolve_api_key(cfg: LLMConfig) -> str:
         return key
     if cfg.provider == "local" or _is_loopback(cfg.base_url):
         return "sk-no-key-needed"
-    raise LLMError(
+    # a configuration problem (exit 2), not a failure of the LLM
+    raise ConfigError(
         f"no API key: set the environment variable {cfg.api_key_env} (or put it in .env), "
         f"or name another with llm.api_key_env"
     )

@@ -6,7 +6,7 @@ import pytest
 from scripted_llm import Reply, ScriptedLLM
 
 from engine.config import LLMConfig
-from engine.errors import LLMError
+from engine.errors import ConfigError, LLMError
 from engine.llm.client import LLMClient, ReplayMiss, resolve_api_key
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -86,7 +86,7 @@ async def test_record_then_replay_makes_no_network_call(scripted_llm, tmp_path):
 
 def test_missing_key_names_the_environment_variable():
     cfg = LLMConfig(provider="openai", base_url="https://api.example.invalid/v1", api_key_env="MY_PROVIDER_KEY")
-    with pytest.raises(LLMError, match="MY_PROVIDER_KEY"):
+    with pytest.raises(ConfigError, match="MY_PROVIDER_KEY"):  # wrong input: exit 2
         resolve_api_key(cfg)
 
 
