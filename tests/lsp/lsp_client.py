@@ -150,7 +150,8 @@ def settings(base_url: str | None, **extra: Any) -> dict[str, Any]:
         "maxRetries": 1,
         "backoffS": 0.01,
         "timeoutS": 5.0,
-        "sandbox": {"exampleTimeoutS": 0.5},
+        # generous: on a loaded 2-core machine a line's run can take longer than the 1 s default
+        "sandbox": {"exampleTimeoutS": 3.0},
         "runPolicy": {"maxSteps": 12, "maxLines": 8, "maxLlmCalls": 20},
         "confirmTimeoutS": 1.0,
     }
