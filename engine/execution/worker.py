@@ -66,9 +66,7 @@ def _write_line(obj: Any) -> None:
 # --- in a child ---------------------------------------------------------------------------------
 
 
-def _prepare_child(
-    limits: dict[str, Any], workdir: str | None, job_r: int, result_w: int, layers: dict[str, bool]
-) -> None:
+def _prepare_child(limits: dict[str, Any], workdir: str | None, job_r: int, result_w: int) -> None:
     """(In a fresh child.) Isolate: own session, pipes on fixed fds, /dev/null stdio, rlimits, workdir.
 
     `workdir` None: the job gets a private tmpfs on /tmp as its directory (it vanishes with the job).
@@ -101,14 +99,12 @@ def _prepare_child(
     os.environ["HOME"] = workdir
 
 
-def _child_main(
-    limits: dict[str, Any], workdir: str | None, job_r: int, result_w: int, layers: dict[str, bool]
-) -> None:
+def _child_main(limits: dict[str, Any], workdir: str | None, job_r: int, result_w: int) -> None:
     """A pre-forked child: set up, wait for its one job, run it, report; never returns."""
     global _nonce
     code = 1
     try:
-        _prepare_child(limits, workdir, job_r, result_w, layers)
+        _prepare_child(limits, workdir, job_r, result_w)
         data = bytearray()
         while chunk := os.read(_JOB_FD, 1 << 16):
             data += chunk
@@ -209,7 +205,7 @@ def _spawn(limits: dict[str, Any], layers: dict[str, bool]) -> _Child | None:
         _remove(workdir)
         return None
     if pid == 0:
-        _child_main(limits, workdir, job_r, result_w, layers)
+        _child_main(limits, workdir, job_r, result_w)
     os.close(job_r)
     os.close(result_w)
     return _Child(pid, job_w, result_r, workdir)
