@@ -241,8 +241,8 @@ async def run_task(
         trace.emit("error", task_id=task.task_id, step=run.step, message=str(exc))
     finally:
         # an answer still streaming (cancel, a budget, END before the model stopped) is closed,
-        # and with it the model's work on it
-        await agents.coder.stop_drafting()
+        # and with it the model's work on it; what it cost is counted
+        run.usage = run.usage + await agents.coder.stop_drafting()
     end = Ending(run.status, run.reason, run.prefix, run.step, run.usage, run.tally.freeze())
     return await finish_task(task, agents, trace, end, started)
 

@@ -152,3 +152,22 @@ async def test_a_streamed_answer_cut_off_before_any_line_is_asked_again_not_loop
         streamed = sum(1 for r in server.requests if r.get("stream"))
     assert result.status == "completed" and result.code == PROMPT + BODY
     assert streamed == 1 and server.calls == 2
+
+
+async def test_a_task_that_ends_while_its_draft_streams_counts_the_tokens_spent():
+    cfg = config("http://unused")
+    with ScriptedLLM(lambda req: Reply([native(BODY)]), tokens_per_s=200) as server:
+        small = cfg.model_copy(
+            update={
+                "llm": cfg.llm.model_copy(update={"base_url": server.base_url}),
+                "context": cfg.context.model_copy(
+                    update={"run_policy": cfg.context.run_policy.model_copy(update={"max_lines": 3})}
+                ),
+            }
+        )
+        result, committed, trace = await generate(small)
+    assert result.status == "budget" and len(committed) == 3
+    # the answer was closed before its end was seen: its tokens still count, in the task's usage
+    assert result.usage.calls == 1 and result.usage.completion_tokens > 0
+    (end,) = [e for e in trace.events if e["event"] == "task_end"]
+    assert end["usage"]["completion_tokens"] == result.usage.completion_tokens

@@ -64,10 +64,11 @@ class Coder(Protocol):
         evaluates them ahead in one sandbox child (engine/loop/speculation.py)."""
         ...
 
-    async def stop_drafting(self) -> None:
+    async def stop_drafting(self) -> Usage:
         """Streaming hook: close the answer still being read, if any, so the model stops writing it
-        (its HTTP response is closed). The loop calls it when the task ends, a cancel included; a
-        coder that does not stream does nothing."""
+        (its HTTP response is closed). The loop calls it when the task ends, a cancel included, and
+        adds what it returns to the task's usage: the tokens of streamed answers not yet counted
+        in a proposal. A coder that does not stream returns Usage()."""
         ...
 
     async def aclose(self) -> None: ...

@@ -351,9 +351,11 @@ class OpenAICoder:
         self._evidence = self._evidence_of.get(candidate.rank, ())
         self._pending = {}
 
-    async def stop_drafting(self) -> None:
-        """Close the streamed draft, if one is still being read (the task ended or was cancelled)."""
+    async def stop_drafting(self) -> Usage:
+        """Close the streamed draft, if one is still being read (the task ended or was cancelled);
+        the tokens streamed answers spent that no proposal counted yet."""
         await self._drop_live()
+        return self._take_unbilled()
 
     async def aclose(self) -> None:
         await self.client.aclose()

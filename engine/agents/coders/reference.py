@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
-from engine.types import END, Candidate, Task
+from engine.types import END, Candidate, Task, Usage
 
 _HEADER_RAISE = re.compile(r"^(if|elif|while)\s+(.*):\s*$")
 _MUTATIONS: tuple[tuple[str, str], ...] = (
@@ -147,8 +147,8 @@ class ReferenceCoder:
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         return None
 
-    async def stop_drafting(self) -> None:
-        return None  # no answer is ever streamed
+    async def stop_drafting(self) -> Usage:
+        return Usage()  # no answer is ever streamed
 
     async def aclose(self) -> None:
         return None
