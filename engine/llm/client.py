@@ -7,13 +7,11 @@ is built and are never stored in any value that reaches a trace, manifest or log
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,32 +20,22 @@ import openai
 
 from engine.config import LLMConfig
 from engine.errors import ConfigError, LLMError
+from engine.llm.answers import (
+    RETRY_AFTER_CAP_S,
+    RETRYABLE,
+    ChatResult,
+    MalformedAnswer,
+    NRefused,
+    ReplayMiss,
+    RequestDeadline,
+    RequestTimeout,
+    retry_after,
+    short,
+)
 from engine.llm.stream import ChatStream, open_stream
 from engine.types import Usage
 
 log = logging.getLogger(__name__)
-
-RETRY_AFTER_CAP_S = 30.0  # a server asking for longer gets this; the run's wall-time budget still applies
-
-
-class RequestTimeout(LLMError):
-    """A request (all of it, not one read) took longer than `llm.timeout_s`."""
-
-
-RequestDeadline = RequestTimeout  # the name engine.llm.stream imports
-
-
-class MalformedAnswer(LLMError):
-    """The server answered something that is not a usable completion."""
-
-
-_RETRYABLE = (
-    openai.RateLimitError,
-    openai.InternalServerError,
-    openai.APITimeoutError,
-    openai.APIConnectionError,
-    RequestTimeout,
-)
 
 
 def load_env_files(directory: str | Path = ".") -> None:
@@ -81,24 +69,6 @@ def resolve_api_key(cfg: LLMConfig) -> str:
         f"no API key: set the environment variable {cfg.api_key_env} (or put it in .env), "
         f"or name another with llm.api_key_env"
     )
-
-
-@dataclass(frozen=True)
-class ChatResult:
-    """The texts of the choices of one (possibly fanned-out) chat request, and its usage."""
-
-    texts: tuple[str, ...]
-    usage: Usage
-    cached: bool = False
-    finish_reasons: tuple[str, ...] = ()
-
-
-class NRefused(LLMError):
-    """The server refused a request for several choices (`n` above what it serves)."""
-
-
-class ReplayMiss(LLMError):
-    """A replayed run asked for a request that was never recorded."""
 
 
 class LLMCache:
@@ -286,13 +256,13 @@ class LLMClient:
         while True:
             try:
                 result = await self._attempt(kwargs)
-            except _RETRYABLE as exc:
+            except RETRYABLE as exc:
                 failures += 1
                 if failures > self.cfg.max_retries:
-                    raise LLMError(f"LLM request failed after {failures} attempts: {_short(exc)}") from None
-                asked = _retry_after(exc)
+                    raise LLMError(f"LLM request failed after {failures} attempts: {short(exc)}") from None
+                asked = retry_after(exc)
                 wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
-                log.warning("LLM request failed (%s); retrying in %.2fs", _short(exc), wait)
+                log.warning("LLM request failed (%s); retrying in %.2fs", short(exc), wait)
                 await asyncio.sleep(wait)
                 backoff *= 2
                 continue
@@ -320,41 +290,15 @@ class LLMClient:
             raise RequestTimeout(f"the whole request took longer than llm.timeout_s={self.cfg.timeout_s:g}s") from None
         except openai.BadRequestError as exc:
             if kwargs.get("n", 1) > 1 and "'n'" in str(exc):
-                raise NRefused(_short(exc)) from None
-            raise LLMError(f"LLM request refused: {_short(exc)}") from None
+                raise NRefused(short(exc)) from None
+            raise LLMError(f"LLM request refused: {short(exc)}") from None
         except openai.APIStatusError as exc:
-            if isinstance(exc, _RETRYABLE):
+            if isinstance(exc, RETRYABLE):
                 raise
-            raise LLMError(f"LLM request refused: {_short(exc)}") from None
+            raise LLMError(f"LLM request refused: {short(exc)}") from None
         except (openai.APIResponseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise MalformedAnswer(f"malformed LLM answer: {_short(exc)}") from None
+            raise MalformedAnswer(f"malformed LLM answer: {short(exc)}") from None
         return _parse(resp, time.perf_counter() - started)
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait (Retry-After / retry-after-ms), if it said."""
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    if not headers:
-        return None
-    try:
-        if headers.get("retry-after-ms"):
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _short(exc: BaseException) -> str:
-    status = getattr(exc, "status_code", None)
-    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return f"{type(exc).__name__}{f' {status}' if status else ''}: {text}"
 
 
 def _parse(resp: Any, latency: float) -> ChatResult:
@@ -389,3 +333,16 @@ def _merge(parts: list[ChatResult]) -> ChatResult:
         usage,
         finish_reasons=tuple(f for p in parts for f in p.finish_reasons),
     )
+
+
+__all__ = [  # re-exported: callers and tests import these from the client
+    "RETRY_AFTER_CAP_S",
+    "ChatResult",
+    "LLMCache",
+    "LLMClient",
+    "MalformedAnswer",
+    "NRefused",
+    "ReplayMiss",
+    "RequestDeadline",
+    "RequestTimeout",
+]

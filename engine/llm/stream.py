@@ -29,10 +29,19 @@ except ImportError:  # pragma: no cover - older openai releases
     from httpx import HTTPError as TransportError  # type: ignore[no-redef]
 
 from engine.errors import LLMError
+from engine.llm.answers import (
+    RETRY_AFTER_CAP_S,
+    RETRYABLE,
+    ChatResult,
+    ReplayMiss,
+    RequestDeadline,
+    retry_after,
+    short,
+)
 from engine.types import Usage
 
 if TYPE_CHECKING:
-    from engine.llm.client import ChatResult, LLMClient
+    from engine.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +129,6 @@ class ChatStream:
 
     def result(self) -> ChatResult:
         """The answer so far as a ChatResult (its finish reason `abandoned` if it was closed early)."""
-        from engine.llm.client import ChatResult
-
         return ChatResult((self.text,), self.usage, cached=self.cached, finish_reasons=(self.finish or ABANDONED,))
 
     async def aclose(self) -> None:
@@ -174,8 +181,6 @@ async def open_stream(client: LLMClient, request: dict[str, Any], context: str) 
         if hit is not None and (cache.mode == "replay" or hit.finish_reasons[:1] != (ABANDONED,)):
             return _replayed(client, request, hit, context)
         if cache.mode == "replay":
-            from engine.llm.client import ReplayMiss
-
             raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {cache.dir})")
     return await _live(client, request)
 
@@ -189,8 +194,6 @@ def _replayed(client: LLMClient, request: dict[str, Any], hit: ChatResult, conte
             yield line, None, None
             await asyncio.sleep(0)  # let the reader of each line run, as with a live answer
         if finish == ABANDONED:
-            from engine.llm.client import ReplayMiss
-
             raise ReplayMiss(
                 f"the recorded answer for {context or 'this request'} was closed after {len(text)} characters "
                 f"and this run reads further (cache {client.cache.dir if client.cache else ''})"
@@ -219,8 +222,6 @@ async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:
     """Send the request with `stream=True`, retried as a plain call is (transient failures up to
     `llm.max_retries`, Retry-After honoured) until the answer starts; `llm.timeout_s` bounds the
     start and each wait for the next piece (not the whole answer, which may take minutes)."""
-    from engine.llm.client import _RETRYABLE, RETRY_AFTER_CAP_S, RequestDeadline, _retry_after, _short
-
     api = client._client
     assert api is not None, "a live stream needs a client (not in replay mode)"
     raw = "prompt" in request
@@ -239,17 +240,17 @@ async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:
                     f"the answer did not start within llm.timeout_s={client.cfg.timeout_s:g}s"
                 ) from None
             break
-        except _RETRYABLE as exc:
+        except RETRYABLE as exc:
             failures += 1
             if failures > client.cfg.max_retries:
-                raise LLMError(f"LLM request failed after {failures} attempts: {_short(exc)}") from None
-            asked = _retry_after(exc)
+                raise LLMError(f"LLM request failed after {failures} attempts: {short(exc)}") from None
+            asked = retry_after(exc)
             wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
-            log.warning("LLM stream request failed (%s); retrying in %.2fs", _short(exc), wait)
+            log.warning("LLM stream request failed (%s); retrying in %.2fs", short(exc), wait)
             await asyncio.sleep(wait)
             backoff *= 2
         except openai.APIStatusError as exc:
-            raise LLMError(f"LLM request refused: {_short(exc)}") from None
+            raise LLMError(f"LLM request refused: {short(exc)}") from None
 
     async def pieces() -> AsyncIterator[tuple[str, str | None, Usage | None]]:
         async for chunk in response:

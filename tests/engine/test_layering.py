@@ -27,7 +27,15 @@ def _imports(path: Path) -> set[str]:
     here = _module(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
     out: set[str] = set()
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING"
+        for n in ast.walk(node)
+    }
     for node in ast.walk(tree):
+        if id(node) in typing_only:  # imports for type checkers only never run
+            continue
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
