@@ -66,24 +66,41 @@ class CompletionStyle:
         self.client = client
         self.llm = llm
 
-    def _request(self, task: Task, prefix: str) -> dict[str, Any]:
+    def _request(self, task: Task, prefix: str, where: str = "") -> dict[str, Any]:
         inside = open_function(prefix.rstrip("\n").split("\n")) is not None
         return {
             "prompt": raw_prompt(task, prefix),
             "stop": TOP_LEVEL_STOP if inside else None,
-            "context": f"{task.task_id} completion",
+            "context": f"{where or task.task_id} completion",
         }
 
     async def stream(
-        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftStream:
-        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix))
+        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, where))
         return DraftStream(answer, lambda text, cut: read_completion(prefix, text, cut))
 
     async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        n: int,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftBatch:
-        result = await self.client.complete(n=n, temperature=temperature, seed=seed, **self._request(task, prefix))
+        result = await self.client.complete(
+            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, where)
+        )
         return batch(
             result,
             lambda text, cut: read_completion(prefix, text, cut),
@@ -102,24 +119,41 @@ class FimStyle:
         self.client = client
         self.llm = llm
 
-    def _request(self, task: Task, prefix: str) -> dict[str, Any]:
+    def _request(self, task: Task, prefix: str, where: str = "") -> dict[str, Any]:
         inside = open_function(prefix.rstrip("\n").split("\n")) is not None
         return {
             "prompt": fim_prompt(raw_prompt(task, prefix), task.suffix),
             "stop": FIM_STOP + (TOP_LEVEL_STOP if inside and not task.suffix.strip() else []),
-            "context": f"{task.task_id} fim",
+            "context": f"{where or task.task_id} fim",
         }
 
     async def stream(
-        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftStream:
-        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix))
+        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, where))
         return DraftStream(answer, lambda text, cut: read_completion(prefix, text, cut))
 
     async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        n: int,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftBatch:
-        result = await self.client.complete(n=n, temperature=temperature, seed=seed, **self._request(task, prefix))
+        result = await self.client.complete(
+            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, where)
+        )
         return batch(
             result,
             lambda text, cut: read_completion(prefix, text, cut),

@@ -59,11 +59,26 @@ class DraftStyle(Protocol):
     name: str
 
     async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        n: int,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftBatch: ...
 
     async def stream(
-        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftStream:
         """The same request for one answer, read as the model writes it (docs/engine.md, "Streaming"):
         its lines are the lines `drafts` would read from the whole answer."""
@@ -107,12 +122,12 @@ class NativeStyle:
         self.llm = llm
         self.stop = NATIVE_STOP if stop is None else stop
 
-    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...]) -> dict[str, Any]:
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...], where: str = "") -> dict[str, Any]:
         return {
             "messages": native_messages(task, prefix, evidence),
             "max_tokens": native_max_tokens(self.llm, prefix),
             "stop": self.stop or None,
-            "context": f"{task.task_id} native",
+            "context": f"{where or task.task_id} native",
         }
 
     def reader(self, task: Task, prefix: str) -> Read:
@@ -123,18 +138,35 @@ class NativeStyle:
         return read
 
     async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        n: int,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftBatch:
         result = await self.client.chat(
-            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence)
+            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
         )
         read = self.reader(task, prefix)
         return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
 
     async def stream(
-        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftStream:
-        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, evidence))
+        answer = await self.client.stream(
+            temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
+        )
         return DraftStream(answer, self.reader(task, prefix), settled=native_settled(prefix, task.entry_point or None))
 
 
@@ -148,10 +180,10 @@ class ContinueStyle:
         self.llm = llm
         self.prompts = prompts or CoderPrompts()
 
-    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...]) -> dict[str, Any]:
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...], where: str = "") -> dict[str, Any]:
         return {
             "messages": build_messages(task, prefix, evidence, prompts=self.prompts),
-            "context": f"{task.task_id} continue",
+            "context": f"{where or task.task_id} continue",
         }
 
     def reader(self, task: Task, prefix: str) -> Read:
@@ -164,16 +196,33 @@ class ContinueStyle:
         return read
 
     async def drafts(
-        self, task: Task, prefix: str, *, n: int, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        n: int,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftBatch:
         result = await self.client.chat(
-            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence)
+            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
         )
         read = self.reader(task, prefix)
         return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
 
     async def stream(
-        self, task: Task, prefix: str, *, temperature: float, seed: int | None, evidence: tuple[str, ...]
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
     ) -> DraftStream:
-        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, evidence))
+        answer = await self.client.stream(
+            temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
+        )
         return DraftStream(answer, self.reader(task, prefix), settled=echo_settled(prefix))

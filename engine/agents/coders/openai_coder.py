@@ -45,6 +45,11 @@ def final_code(prefix: str, draft: Draft) -> str | None:
     return prefix + "".join(line + "\n" for line in draft.lines)
 
 
+def _where(request: ProposeRequest) -> str:
+    """How a request is named in errors (a replay miss names the task and the step)."""
+    return f"{request.task.task_id} step {request.step}"
+
+
 def first_line(draft: Draft) -> str | None:
     """The line a draft offers first: its first line, END for a complete empty one, else None."""
     if draft.lines:
@@ -116,7 +121,13 @@ class OpenAICoder:
         if self.cfg.stream:
             return await self._fresh_streamed(request)
         got = await self.style.drafts(
-            request.task, request.prefix, n=1, temperature=self.llm.temperature, seed=None, evidence=()
+            request.task,
+            request.prefix,
+            n=1,
+            temperature=self.llm.temperature,
+            seed=None,
+            evidence=(),
+            where=_where(request),
         )
         greedy = got.drafts[0] if got.drafts else None
         verdict = await self._judge(request, greedy)
@@ -143,6 +154,7 @@ class OpenAICoder:
             temperature=self.cfg.sample_temperature,
             seed=seed,
             evidence=evidence[:4],
+            where=_where(request),
         )
         for draft in got.drafts:
             judged.append((draft, await self._judge(request, draft)))
@@ -158,7 +170,12 @@ class OpenAICoder:
         """The greedy draft read as the model writes it (docs/engine.md, "Streaming"): its first line
         is offered as soon as it is written; its final code is judged when the answer has ended."""
         draft = await self.style.stream(
-            request.task, request.prefix, temperature=self.llm.temperature, seed=None, evidence=()
+            request.task,
+            request.prefix,
+            temperature=self.llm.temperature,
+            seed=None,
+            evidence=(),
+            where=_where(request),
         )
         self._live = LiveDraft(draft)
         self._pending, self._evidence = {}, ()
