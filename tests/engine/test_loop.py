@@ -220,10 +220,11 @@ def test_malformed_answer_is_recorded_and_ends_the_task_with_error(scripted_llm:
 
 
 def test_missing_key_names_the_environment_variable(scripted_llm: ScriptedLLM) -> None:
-    from engine.errors import LLMError
+    from engine.errors import ConfigError
 
+    # a configuration problem (exit 2 from the CLI), not a failure of the LLM
     cfg = config(scripted_llm, llm={"base_url": "https://api.example.com/v1", "api_key_env": "NO_SUCH_KEY_VAR"})
-    with pytest.raises(LLMError, match="NO_SUCH_KEY_VAR"):
+    with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR"):
         Runtime(cfg).llm_client()
 
 
