@@ -106,6 +106,28 @@ def _private_dev(staging: str) -> None:
     _mount(staging, "/dev", None, MS_MOVE)
 
 
+# The code directories under the jobs' root, bound back over every tmpfs mounted there (the worker's
+# and each job's); found once per worker.
+_KEPT_CODE: tuple[str, ...] = ()
+
+
+def _tmpfs_keeping(point: str, options: str, keep: tuple[str, ...]) -> None:
+    """A tmpfs on `point`, with the directories `keep` (under it) bound back in, read-only.
+
+    The directories are held open across the mount and bound from /proc/self/fd: once the tmpfs is
+    there, their paths lead into it."""
+    held = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in keep]
+    try:
+        _mount("tmpfs", point, "tmpfs", MS_NOSUID | MS_NODEV, options)
+        for path, fd in held:
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV | MS_NOSUID)
+    finally:
+        for _, fd in held:
+            os.close(fd)
+
+
 def _code_under_jobs_root() -> list[str]:
     """Directories the worker and its children import from that the jobs' tmpfs would hide (a clone
     or a virtualenv under /tmp): the engine's own root, the interpreter's prefixes, sys.path."""
@@ -124,12 +146,9 @@ def _readonly_filesystem() -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount here reaches the host
     # Code that lives under the jobs' root is bound back in (read-only below, like every other mount):
     # the directories are held open across the tmpfs mount and bound from /proc/self/fd.
-    kept = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in _code_under_jobs_root()]
-    _mount("tmpfs", JOBS_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=755")
-    for path, fd in kept:
-        os.makedirs(path, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        os.close(fd)
+    global _KEPT_CODE
+    _KEPT_CODE = tuple(_code_under_jobs_root())
+    _tmpfs_keeping(JOBS_ROOT, "size=512m,mode=755", _KEPT_CODE)
     staging = f"{JOBS_ROOT}/.dev"
     os.mkdir(staging)
     _private_dev(staging)  # binds the devices while their mount still allows devices
@@ -260,7 +279,8 @@ def enter_job(private_mounts: bool) -> None:
     if private_mounts:
         _check(libc.unshare(_CLONE_NEWNS), "unshare mount namespace")
         _mount("proc", "/proc", "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        _mount("tmpfs", JOBS_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, f"size={JOB_TMPFS_MB}m,mode=700")
+        # a clone or virtualenv under /tmp stays importable (read-only) in the job's own /tmp
+        _tmpfs_keeping(JOBS_ROOT, f"size={JOB_TMPFS_MB}m,mode=700", _KEPT_CODE)
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
     # Nothing can grant capabilities again: exec as root does not (securebits, locked), file
     # capabilities do not (no_new_privs). So the bounding set needs no dropping, one call per
