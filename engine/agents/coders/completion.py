@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from engine.agents.coders.align import open_function
-from engine.agents.coders.drafts import DraftBatch, batch
-from engine.agents.coders.streaming import DraftStream
+from engine.agents.coders.drafts import RequestStyle
+from engine.agents.coders.streaming import Read
 from engine.config import LLMConfig
-from engine.llm.client import LLMClient
+from engine.llm.client import ChatResult, LLMClient
 from engine.types import Task
 
 FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"
@@ -57,16 +57,26 @@ def read_completion(prefix: str, text: str, cut_off: bool) -> tuple[list[str], b
     return out, not cut_off, "cut_off" if cut_off else "reply_end"
 
 
-class CompletionStyle:
-    """The raw prefix on `/v1/completions`, stopped at the next top-level statement."""
-
-    name = "completion"
+class _RawStyle(RequestStyle):
+    """Completion models: `/v1/completions`, the answer read as the text after the prompt."""
 
     def __init__(self, client: LLMClient, llm: LLMConfig):
         self.client = client
         self.llm = llm
 
-    def _request(self, task: Task, prefix: str, where: str = "") -> dict[str, Any]:
+    def reader(self, task: Task, prefix: str) -> Read:
+        return lambda text, cut: read_completion(prefix, text, cut)
+
+    async def _send(self, n: int, temperature: float, seed: int | None, request: dict[str, Any]) -> ChatResult:
+        return await self.client.complete(n=n, temperature=temperature, seed=seed, **request)
+
+
+class CompletionStyle(_RawStyle):
+    """The raw prefix on `/v1/completions`, stopped at the next top-level statement."""
+
+    name = "completion"
+
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...], where: str = "") -> dict[str, Any]:
         inside = open_function(prefix.rstrip("\n").split("\n")) is not None
         return {
             "prompt": raw_prompt(task, prefix),
@@ -74,90 +84,16 @@ class CompletionStyle:
             "context": f"{where or task.task_id} completion",
         }
 
-    async def stream(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftStream:
-        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, where))
-        return DraftStream(answer, lambda text, cut: read_completion(prefix, text, cut))
 
-    async def drafts(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        n: int,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftBatch:
-        result = await self.client.complete(
-            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, where)
-        )
-        return batch(
-            result,
-            lambda text, cut: read_completion(prefix, text, cut),
-            source="draft" if temperature == 0 else "sample",
-            temperature=temperature,
-            seed=seed,
-        )
-
-
-class FimStyle:
+class FimStyle(_RawStyle):
     """Fill-in-the-middle: prefix and the code after the cursor, Qwen's FIM tokens."""
 
     name = "fim"
 
-    def __init__(self, client: LLMClient, llm: LLMConfig):
-        self.client = client
-        self.llm = llm
-
-    def _request(self, task: Task, prefix: str, where: str = "") -> dict[str, Any]:
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...], where: str = "") -> dict[str, Any]:
         inside = open_function(prefix.rstrip("\n").split("\n")) is not None
         return {
             "prompt": fim_prompt(raw_prompt(task, prefix), task.suffix),
             "stop": FIM_STOP + (TOP_LEVEL_STOP if inside and not task.suffix.strip() else []),
             "context": f"{where or task.task_id} fim",
         }
-
-    async def stream(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftStream:
-        answer = await self.client.stream(temperature=temperature, seed=seed, **self._request(task, prefix, where))
-        return DraftStream(answer, lambda text, cut: read_completion(prefix, text, cut))
-
-    async def drafts(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        n: int,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftBatch:
-        result = await self.client.complete(
-            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, where)
-        )
-        return batch(
-            result,
-            lambda text, cut: read_completion(prefix, text, cut),
-            source="draft" if temperature == 0 else "sample",
-            temperature=temperature,
-            seed=seed,
-        )

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from engine.agents.coders.align import align_reply
 from engine.agents.coders.continue_request import build_messages
 from engine.agents.coders.native import native_messages
-from engine.agents.coders.streaming import DraftStream, Read, echo_settled, native_settled
+from engine.agents.coders.streaming import DraftStream, Read, Settled, always_settled, echo_settled, native_settled
 from engine.agents.coders.text import continuation_lines, expected_indent
 from engine.config import CoderPrompts, LLMConfig
 from engine.llm.client import ChatResult, LLMClient
@@ -112,7 +112,58 @@ def native_max_tokens(llm: LLMConfig, prefix: str) -> int:
     return llm.max_tokens + len(prefix) // 4
 
 
-class NativeStyle:
+class RequestStyle:
+    """What every style shares: a request built once, sent whole (`drafts`) or streamed (`stream`),
+    and read by the style's own reader. A style supplies `_request`, `reader` and, when its replies
+    restate the prefix before adding to it, `settled`; completion models override `_send`."""
+
+    name = ""
+    client: LLMClient
+
+    def _request(self, task: Task, prefix: str, evidence: tuple[str, ...], where: str = "") -> dict[str, Any]:
+        raise NotImplementedError
+
+    def reader(self, task: Task, prefix: str) -> Read:
+        raise NotImplementedError
+
+    def settled(self, task: Task, prefix: str) -> Settled:
+        return always_settled
+
+    async def _send(self, n: int, temperature: float, seed: int | None, request: dict[str, Any]) -> ChatResult:
+        return await self.client.chat(n=n, temperature=temperature, seed=seed, **request)
+
+    async def drafts(
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        n: int,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
+    ) -> DraftBatch:
+        result = await self._send(n, temperature, seed, self._request(task, prefix, evidence, where))
+        read = self.reader(task, prefix)
+        return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
+
+    async def stream(
+        self,
+        task: Task,
+        prefix: str,
+        *,
+        temperature: float,
+        seed: int | None,
+        evidence: tuple[str, ...],
+        where: str = "",
+    ) -> DraftStream:
+        answer = await self.client.stream(
+            temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
+        )
+        return DraftStream(answer, self.reader(task, prefix), settled=self.settled(task, prefix))
+
+
+class NativeStyle(RequestStyle):
     """The native chat request; replies aligned to the committed prefix."""
 
     name = "native"
@@ -137,40 +188,11 @@ class NativeStyle:
 
         return read
 
-    async def drafts(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        n: int,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftBatch:
-        result = await self.client.chat(
-            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
-        )
-        read = self.reader(task, prefix)
-        return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
-
-    async def stream(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftStream:
-        answer = await self.client.stream(
-            temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
-        )
-        return DraftStream(answer, self.reader(task, prefix), settled=native_settled(prefix, task.entry_point or None))
+    def settled(self, task: Task, prefix: str) -> Settled:
+        return native_settled(prefix, task.entry_point or None)
 
 
-class ContinueStyle:
+class ContinueStyle(RequestStyle):
     """The old chat request ("continue this code"); answers read as bare continuations."""
 
     name = "continue"
@@ -195,34 +217,5 @@ class ContinueStyle:
 
         return read
 
-    async def drafts(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        n: int,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftBatch:
-        result = await self.client.chat(
-            n=n, temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
-        )
-        read = self.reader(task, prefix)
-        return batch(result, read, source="draft" if temperature == 0 else "sample", temperature=temperature, seed=seed)
-
-    async def stream(
-        self,
-        task: Task,
-        prefix: str,
-        *,
-        temperature: float,
-        seed: int | None,
-        evidence: tuple[str, ...],
-        where: str = "",
-    ) -> DraftStream:
-        answer = await self.client.stream(
-            temperature=temperature, seed=seed, **self._request(task, prefix, evidence, where)
-        )
-        return DraftStream(answer, self.reader(task, prefix), settled=echo_settled(prefix))
+    def settled(self, task: Task, prefix: str) -> Settled:
+        return echo_settled(prefix)
