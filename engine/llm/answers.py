@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import logging
 import time
 from dataclasses import dataclass
 
@@ -10,6 +12,8 @@ import openai
 
 from engine.errors import LLMError
 from engine.types import Usage
+
+log = logging.getLogger("engine.llm.client")
 
 RETRY_AFTER_CAP_S = 30.0  # a server asking for longer gets this; the run's wall-time budget still applies
 
@@ -76,3 +80,23 @@ def short(exc: BaseException) -> str:
     status = getattr(exc, "status_code", None)
     text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return f"{type(exc).__name__}{f' {status}' if status else ''}: {text}"
+
+
+class Retries:
+    """The transient failures of one request: up to `max_retries` more tries, each after what the
+    server's Retry-After asks (capped) or an exponential backoff."""
+
+    def __init__(self, max_retries: int, backoff_s: float, what: str = "LLM request"):
+        self.max_retries, self.backoff, self.what = max_retries, backoff_s, what
+        self.failures = 0
+
+    async def wait_after(self, exc: BaseException) -> None:
+        """Wait before the next try, or raise LLMError (naming `exc`) when the tries are spent."""
+        self.failures += 1
+        if self.failures > self.max_retries:
+            raise LLMError(f"LLM request failed after {self.failures} attempts: {short(exc)}") from None
+        asked = retry_after(exc)
+        wait = self.backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
+        log.warning("%s failed (%s); retrying in %.2fs", self.what, short(exc), wait)
+        await asyncio.sleep(wait)
+        self.backoff *= 2

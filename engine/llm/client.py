@@ -29,7 +29,7 @@ from engine.llm.answers import (
     ReplayMiss,
     RequestDeadline,
     RequestTimeout,
-    retry_after,
+    Retries,
     short,
 )
 from engine.llm.stream import ChatStream, open_stream
@@ -252,19 +252,12 @@ class LLMClient:
         the server's Retry-After asks (capped) or an exponential backoff; a malformed or empty
         answer once. Each error that ends it is named in the LLMError's message (and so the trace)."""
         kwargs = {k: v for k, v in request.items() if v is not None}
-        backoff, failures, bad_answers = self.cfg.backoff_s, 0, 0
+        retries, bad_answers = Retries(self.cfg.max_retries, self.cfg.backoff_s), 0
         while True:
             try:
                 result = await self._attempt(kwargs)
             except RETRYABLE as exc:
-                failures += 1
-                if failures > self.cfg.max_retries:
-                    raise LLMError(f"LLM request failed after {failures} attempts: {short(exc)}") from None
-                asked = retry_after(exc)
-                wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
-                log.warning("LLM request failed (%s); retrying in %.2fs", short(exc), wait)
-                await asyncio.sleep(wait)
-                backoff *= 2
+                await retries.wait_after(exc)
                 continue
             except MalformedAnswer as exc:
                 if bad_answers >= 1:

@@ -30,12 +30,11 @@ except ImportError:  # pragma: no cover - older openai releases
 
 from engine.errors import LLMError
 from engine.llm.answers import (
-    RETRY_AFTER_CAP_S,
     RETRYABLE,
     ChatResult,
     ReplayMiss,
     RequestDeadline,
-    retry_after,
+    Retries,
     short,
 )
 from engine.types import Usage
@@ -227,7 +226,7 @@ async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:
     raw = "prompt" in request
     kwargs = {k: v for k, v in request.items() if v is not None}
     kwargs.update(stream=True, stream_options={"include_usage": True})
-    backoff, failures = client.cfg.backoff_s, 0
+    retries = Retries(client.cfg.max_retries, client.cfg.backoff_s, "LLM stream request")
     while True:
         sent_at = time.time()
         try:
@@ -241,14 +240,7 @@ async def _live(client: LLMClient, request: dict[str, Any]) -> ChatStream:
                 ) from None
             break
         except RETRYABLE as exc:
-            failures += 1
-            if failures > client.cfg.max_retries:
-                raise LLMError(f"LLM request failed after {failures} attempts: {short(exc)}") from None
-            asked = retry_after(exc)
-            wait = backoff if asked is None else min(asked, RETRY_AFTER_CAP_S)
-            log.warning("LLM stream request failed (%s); retrying in %.2fs", short(exc), wait)
-            await asyncio.sleep(wait)
-            backoff *= 2
+            await retries.wait_after(exc)
         except openai.APIStatusError as exc:
             raise LLMError(f"LLM request refused: {short(exc)}") from None
 

@@ -150,9 +150,9 @@ async def test_retry_after_is_honoured(scripted_llm):
 
 
 async def test_retry_after_is_capped(scripted_llm, monkeypatch):
-    from engine.llm import client as client_module
+    from engine.llm import answers
 
-    monkeypatch.setattr(client_module, "RETRY_AFTER_CAP_S", 0.2)
+    monkeypatch.setattr(answers, "RETRY_AFTER_CAP_S", 0.2)
     scripted_llm.push(Reply(status=503, headers={"Retry-After": "3600"}), Reply(["ok"]))
     c = client(scripted_llm)
     started = time.perf_counter()
