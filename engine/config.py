@@ -72,6 +72,10 @@ class CoderConfig(_Section):
     prompt: Literal["native", "continue", "completion", "fim"] = "native"
     # read the greedy draft as the model writes it, its lines committed as they come (docs/engine.md)
     stream: bool = True
+    # with visible examples to run: a streamed draft's final code is judged on them before its first
+    # line commits, so a failing draft is repaired from where it started, not from deep inside it
+    # (headless runs). The editor sets false: its lines land at the model's pace (docs/drafting.md)
+    judge_first: bool = True
     k: int = Field(default=3, ge=1, le=32)  # alternatives per repair (the greedy one included)
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task

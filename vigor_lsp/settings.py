@@ -46,7 +46,8 @@ def to_config(settings: Settings | Mapping[str, Any], *, local_available: Callab
         value = getattr(settings, key)
         if value is not None and value != "":
             llm[key] = value
-    data: dict[str, Any] = {"llm": llm, "coder": {"kind": "openai"}}
+    # lines land at the model's pace: a streamed draft is not held back to be judged whole first
+    data: dict[str, Any] = {"llm": llm, "coder": {"kind": "openai", "judge_first": False}}
     if settings.candidates is not None:
         data["coder"]["k"] = settings.candidates
     for section, path in (

@@ -43,7 +43,8 @@ def native(body: str) -> str:
     return "Here is the function:\n\n```python\n" + PROMPT + body + "```\n"
 
 
-def config(base_url: str, cache: str = "off", cache_dir: Path | None = None) -> Any:
+def config(base_url: str, cache: str = "off", cache_dir: Path | None = None, *, judge_first: bool = False) -> Any:
+    """Lines commit at the model's pace (the editor's setting) unless `judge_first`."""
     return parse_config(
         {
             "llm": {
@@ -54,7 +55,7 @@ def config(base_url: str, cache: str = "off", cache_dir: Path | None = None) -> 
                 "cache_dir": str(cache_dir or ".vigor/llm-cache"),
                 "max_retries": 0,
             },
-            "coder": {"kind": "openai", "k": 3},
+            "coder": {"kind": "openai", "k": 3, "judge_first": judge_first},
             "sandbox": {"example_timeout_s": 1.0},
             "context": {"run_policy": {"max_steps": 60, "max_lines": 40}},
         }
@@ -110,6 +111,35 @@ async def test_a_replayed_streamed_run_makes_the_same_decisions(tmp_path):
     for step in live_steps + replay_steps:  # when the answer was read is not a decision
         for attempt in step["attempts"]:
             attempt["calls"] = [{k: v for k, v in c.items() if k != "stream"} for c in attempt["calls"]]
+    assert replay_steps == live_steps
+
+
+async def test_judged_first_a_failing_streamed_draft_commits_nothing_and_is_repaired_from_the_start(tmp_path):
+    # the headless default: with visible examples, the whole streamed draft is judged before its
+    # first line commits; a wrong one never lends the committed prefix a line, however fast it streams
+    wrong = "    return (len(xs), sum(xs), min(xs))\n"  # fails the docstring example (largest, not least)
+
+    def respond(request: dict[str, Any]) -> Reply:
+        return Reply([native(wrong if request.get("stream") else BODY)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(respond, tokens_per_s=400) as server:
+        cfg = config(server.base_url, "record", tmp_path, judge_first=True)
+        recorded, committed, trace_live = await generate(cfg)
+        last_token = server.streams[0].tokens[-1][0]
+    assert recorded.status == "completed" and recorded.code == PROMPT + BODY
+    assert committed and committed[0] > last_token  # nothing before the draft had ended
+    first = next(e for e in trace_live.events if e["event"] == "step")
+    offered = first["attempts"][0]["candidates"]
+    assert offered[0]["alternative"]["final_passed"] == 1 and offered[0]["text"] == BODY.split("\n")[0]
+    assert any(c["text"] == wrong.rstrip("\n") and c["alternative"]["final_passed"] == 0 for c in offered)
+    # the judge's moment is the draft's end, live or replayed: a replay decides the same, exactly
+    replayed, _, trace_replay = await generate(config("http://127.0.0.1:9/v1", "replay", tmp_path, judge_first=True))
+    assert replayed.code == recorded.code
+    live_steps = [stable(e) for e in trace_live.events if e["event"] == "step"]
+    replay_steps = [stable(e) for e in trace_replay.events if e["event"] == "step"]
+    for step in live_steps + replay_steps:
+        for attempt in step["attempts"]:
+            attempt["calls"] = [{k: v for k, v in c.items() if k != "timings"} for c in attempt["calls"]]
     assert replay_steps == live_steps
 
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
 from engine.agents.coders.continue_request import build_messages
 from engine.agents.coders.drafts import Draft, DraftStyle
-from engine.agents.coders.judge import DraftJudge, Judgement
+from engine.agents.coders.judge import DraftJudge, Judgement, comparable_examples
 from engine.agents.coders.native import NATIVE_MAX_TOKENS, native_messages
 from engine.agents.coders.sanitize import sanitize
 from engine.agents.coders.streaming import LiveDraft
@@ -191,6 +191,8 @@ class OpenAICoder:
         if opened:
             usage = usage + Usage(calls=1)
             calls = ({"n": 1, "stream": "opened", "temperature": self.llm.temperature},)
+        if opened and self._judges_first(request):
+            await live.draft.wait_end(raising=False)  # the whole draft, judged below before its first line is offered
         line = await live.offer()
         if not live.settled and await live.draft.end_seen(live.index):
             live.settled = True
@@ -216,6 +218,10 @@ class OpenAICoder:
         settings = {"temperature": self.llm.temperature} if opened else {}
         candidate = Candidate(line, source="draft", rank=0, model=self.llm.model, settings=settings)
         return Proposal((candidate,), usage=usage, draft_hit=not opened, calls=calls)
+
+    def _judges_first(self, request: ProposeRequest) -> bool:
+        """Whether a streamed draft waits for its end to be judged before its first line is offered."""
+        return self.cfg.judge_first and self.judge is not None and bool(comparable_examples(request.task))
 
     async def _drop_live(self) -> None:
         """Close the streamed draft (the model stops writing it); tokens not yet counted are billed

@@ -96,12 +96,13 @@ class DraftStream:
         self.stream.mark("end_seen", index)
         return True
 
-    async def wait_end(self) -> None:
-        """Until the answer has ended (and its whole reading is known)."""
+    async def wait_end(self, *, raising: bool = True) -> None:
+        """Until the answer has ended (and its whole reading is known). With `raising=False` a
+        broken answer is left for `line` to report, after the lines released before the break."""
         while not self.ended:
             self._changed.clear()
             await self._changed.wait()
-        if self.error is not None:
+        if raising and self.error is not None:
             raise self.error
 
     async def aclose(self) -> None:
