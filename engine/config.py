@@ -77,6 +77,9 @@ class CoderConfig(_Section):
     # (headless runs). The editor sets false: its lines land at the model's pace (docs/drafting.md)
     judge_first: bool = True
     k: int = Field(default=3, ge=1, le=32)  # alternatives per repair (the greedy one included)
+    # before the first line commits: while no alternative's final code passes every visible example,
+    # up to this many batches of k-1 samples, each carrying the best one's evidence (docs/drafting.md)
+    start_rounds: int = Field(default=1, ge=1, le=3)
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task
     best_of_tokens: int = Field(default=0, ge=0)  # best_of_n: completion-token budget per task (0: none)

@@ -57,6 +57,12 @@ def first_line(draft: Draft) -> str | None:
     return END if draft.complete else None
 
 
+def _best_verdict(judged: list[tuple[Draft, Judgement | None]]) -> Judgement | None:
+    """The judged alternatives' best verdict (most visible examples passed); None if none was judged."""
+    verdicts = [v for _, v in judged if v is not None]
+    return max(verdicts, key=lambda v: v.passed) if verdicts else None
+
+
 def rejected_lines(feedback: tuple[str, ...]) -> set[str]:
     """The rejected lines named in re-ask feedback ("`line` -> reason: detail")."""
     return {m.group(1).strip() for f in feedback if (m := _REJECTED.match(f))}
@@ -147,20 +153,28 @@ class OpenAICoder:
         """k alternatives from the committed prefix, carrying the evidence, each judged ahead."""
         n = self.cfg.k - len(judged)
         seed = self.cfg.seed + 1000 * request.step + 100 * request.attempt
-        got = await self.style.drafts(
-            request.task,
-            request.prefix,
-            n=n,
-            temperature=self.cfg.sample_temperature,
-            seed=seed,
-            evidence=evidence[:4],
-            where=_where(request),
-        )
-        for draft in got.drafts:
-            judged.append((draft, await self._judge(request, draft)))
+        rounds = self.cfg.start_rounds if request.step == 0 else 1
+        asked = evidence
+        for round_ in range(rounds):
+            got = await self.style.drafts(
+                request.task,
+                request.prefix,
+                n=n if round_ == 0 else self.cfg.k - 1,
+                temperature=self.cfg.sample_temperature,
+                seed=seed + 32 * round_,
+                evidence=asked[:4],
+                where=_where(request),
+            )
+            usage, calls = usage + got.usage, calls + got.calls
+            for draft in got.drafts:
+                judged.append((draft, await self._judge(request, draft)))
+            best = _best_verdict(judged)
+            if best is None or best.all_pass or not got.drafts:
+                break
+            asked = best.evidence or asked  # the next round hears what the best alternative got wrong
         rejected = self._rejected.get(request.prefix, set())
         fresh = [(d, v) for d, v in judged if (first := first_line(d)) is not None and first.strip() not in rejected]
-        proposal = self._offer(request, fresh, usage + got.usage, calls + got.calls, repair=evidence)
+        proposal = self._offer(request, fresh, usage, calls, repair=evidence)
         if not fresh and judged and request.attempt > 0:
             self._exhausted.add(request.prefix)  # the model only repeats what was rejected: stop asking
             return replace(proposal, exhausted=True)

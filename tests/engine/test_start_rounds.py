@@ -1,0 +1,51 @@
+"""Repair before the first line: more rounds of seeded samples while none passes the examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scripted_llm import Reply, ScriptedLLM
+from test_streaming_loop import BODY, PROMPT, config, generate, native
+
+WRONG = "    return (len(xs), sum(xs), min(xs))\n"  # fails the docstring example
+
+
+def respond(right_from_seed: int):
+    """Greedy (streamed) and samples below `right_from_seed` are wrong; later seeds are right."""
+
+    def reply(request: dict[str, Any]) -> Reply:
+        seed = request.get("seed")
+        right = not request.get("stream") and seed is not None and seed >= right_from_seed
+        return Reply([native(BODY if right else WRONG)] * int(request.get("n") or 1))
+
+    return reply
+
+
+def with_rounds(base_url: str, rounds: int) -> Any:
+    cfg = config(base_url, judge_first=True)
+    coder = cfg.coder.model_copy(update={"start_rounds": rounds, "use_n": "no"})
+    return cfg.model_copy(update={"coder": coder})
+
+
+async def test_a_second_round_finds_the_passing_alternative_before_any_line_commits():
+    with ScriptedLLM(respond(right_from_seed=32), tokens_per_s=0) as server:
+        result, _, trace = await generate(with_rounds(server.base_url, 2))
+        sample_seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+    assert result.code == PROMPT + BODY
+    assert sample_seeds == [0, 1, 32, 33]  # round 0 as before, round 1 seeded apart from it
+    first = next(e for e in trace.events if e["event"] == "step")
+    best = first["attempts"][0]["candidates"][0]["alternative"]
+    assert best["final_passed"] == 1 and best["seed"] in (32, 33)
+
+
+async def test_one_round_is_the_old_behaviour_and_a_passing_round_stops_asking():
+    with ScriptedLLM(respond(right_from_seed=32), tokens_per_s=0) as server:
+        result, _, _ = await generate(with_rounds(server.base_url, 1))
+        one_round = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+    # one round: the wrong line is rejected by the Evaluator and asked again
+    # (attempt 1, seeds 100+), never through a second round of the first attempt
+    assert one_round[:2] == [0, 1] and 32 not in one_round and min(one_round[2:]) >= 100
+    with ScriptedLLM(respond(right_from_seed=1), tokens_per_s=0) as server:
+        result, _, _ = await generate(with_rounds(server.base_url, 3))
+        seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+    assert result.code == PROMPT + BODY and seeds == [0, 1]  # seed 1 passed: no second round
