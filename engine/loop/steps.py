@@ -162,6 +162,12 @@ class _Budget:
             return "max_wall_s"
         return None
 
+    def left(self, usage: Usage) -> tuple[int | None, float | None]:
+        """LLM calls and seconds the task has left after `usage` (None: no limit)."""
+        p = self.policy
+        calls = max(0, p.max_llm_calls - usage.calls) if p.max_llm_calls > 0 else None
+        return calls, max(0.0, p.max_wall_s - (self.clock() - self.started))
+
 
 def task_prompt(task: Task) -> str:
     """The initial prefix: the task's prompt, ending with a newline unless empty."""
@@ -259,6 +265,7 @@ class _TaskRun:
     status: str = "completed"
     reason: str = ""
     tally: MetricsTally = field(default_factory=MetricsTally)
+    budget: _Budget | None = None
 
     def append(self, line: str) -> None:
         new_prefix = self.prefix + line + "\n"
@@ -276,7 +283,7 @@ async def _steps(
     is_cancelled: Callable[[], bool] | None,
 ) -> None:
     """Step until END, a stuck step or the Run Policy's budget ends the generation."""
-    budget = _Budget(config, agents.clock)
+    budget = run.budget = _Budget(config, agents.clock)
     while True:
         if is_cancelled and is_cancelled():
             raise Cancelled()
@@ -301,6 +308,11 @@ async def _steps(
         run.lines += 1
         if on_step:
             await on_step(StepInfo(run.step - 1, chosen.text, run.prefix, record))
+
+
+def _calls_left(run: _TaskRun, step_usage: Usage) -> int | None:
+    """LLM calls the Run Policy leaves the task within the current step (None: no limit)."""
+    return run.budget.left(run.usage + step_usage)[0] if run.budget else None
 
 
 CANCEL_POLL_S = 0.05  # how often a cancel is looked for while the coder waits for the model
@@ -332,10 +344,13 @@ async def _ask(
     attempt: int,
     feedback: tuple[str, ...],
     is_cancelled: Callable[[], bool] | None,
+    spent: Usage,
 ) -> tuple[Proposal, list[Gated], AttemptRecord]:
-    """One ask: propose, normalise, gate; the attempt's record."""
+    """One ask: propose, normalise, gate; the attempt's record. `spent`: this step's usage so far."""
     t0 = agents.clock()
-    proposal = await _propose(agents.coder, ProposeRequest(task, run.prefix, run.step, attempt, feedback), is_cancelled)
+    calls_left, seconds_left = run.budget.left(run.usage + spent) if run.budget else (None, None)
+    request = ProposeRequest(task, run.prefix, run.step, attempt, feedback, calls_left, seconds_left)
+    proposal = await _propose(agents.coder, request, is_cancelled)
     t1 = agents.clock()
     candidates, dropped = normalise(proposal.candidates)
     gated = await gate(candidates, run.state, run.prefix, task, agents)
@@ -368,7 +383,7 @@ async def _one_step(
     while True:
         if is_cancelled and is_cancelled():
             raise Cancelled()
-        proposal, gated, attempt = await _ask(task, agents, run, len(attempts), feedback, is_cancelled)
+        proposal, gated, attempt = await _ask(task, agents, run, len(attempts), feedback, is_cancelled, usage)
         attempts.append(attempt)
         usage = usage + proposal.usage
         decision: Decision = choose(gated, policy)
@@ -380,8 +395,10 @@ async def _one_step(
         if decision.index is None:
             # A draft miss asks afresh without spending the re-ask budget; a coder with nothing new
             # at this prefix (exhausted) is not asked again.
-            if not proposal.exhausted and (
-                proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask)
+            if (
+                not proposal.exhausted
+                and _calls_left(run, usage) != 0
+                and (proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask))
             ):
                 if not proposal.draft_hit:
                     reasks += 1

@@ -49,3 +49,14 @@ async def test_one_round_is_the_old_behaviour_and_a_passing_round_stops_asking()
         result, _, _ = await generate(with_rounds(server.base_url, 3))
         seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
     assert result.code == PROMPT + BODY and seeds == [0, 1]  # seed 1 passed: no second round
+
+
+async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
+    with ScriptedLLM(respond(right_from_seed=10_000), tokens_per_s=0) as server:
+        cfg = with_rounds(server.base_url, 3)
+        policy = cfg.context.run_policy.model_copy(update={"max_llm_calls": 5})
+        cfg = cfg.model_copy(update={"context": cfg.context.model_copy(update={"run_policy": policy})})
+        result, _, _ = await generate(cfg)
+        seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+    # the greedy draft and two rounds of two samples are 5 calls: a third round would pass the budget
+    assert seeds == [0, 1, 32, 33] and result.status == "budget" and result.usage.calls == 5

@@ -17,6 +17,10 @@ class ProposeRequest:
     step: int
     attempt: int = 0  # 0 for the first ask of a step, n for the n-th re-ask
     feedback: tuple[str, ...] = ()  # one line per rejected candidate: "`line` -> reason: detail"
+    # what the Run Policy leaves the task (None: no limit): a coder that can ask more or less (repair
+    # rounds) asks no more than this; the loop ends the task at the next step when it is spent
+    calls_left: int | None = None
+    seconds_left: float | None = None
 
 
 @dataclass(frozen=True)

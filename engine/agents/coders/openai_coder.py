@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import replace
 
 from engine.agents.coders.base import Proposal, ProposeRequest, WholeAnswer
@@ -55,6 +56,13 @@ def first_line(draft: Draft) -> str | None:
     if draft.lines:
         return draft.lines[0]
     return END if draft.complete else None
+
+
+def _affordable(request: ProposeRequest, calls: int, deadline: float | None) -> bool:
+    """Whether the Run Policy still allows `calls` LLM calls in this proposal, before its deadline."""
+    if request.calls_left is not None and calls > request.calls_left:
+        return False
+    return deadline is None or time.monotonic() < deadline
 
 
 def _best_verdict(judged: list[tuple[Draft, Judgement | None]]) -> Judgement | None:
@@ -154,8 +162,11 @@ class OpenAICoder:
         n = self.cfg.k - len(judged)
         seed = self.cfg.seed + 1000 * request.step + 100 * request.attempt
         rounds = self.cfg.start_rounds if request.step == 0 else 1
+        deadline = None if request.seconds_left is None else time.monotonic() + request.seconds_left
         asked = evidence
         for round_ in range(rounds):
+            if round_ and not _affordable(request, usage.calls + self.cfg.k - 1, deadline):
+                break
             got = await self.style.drafts(
                 request.task,
                 request.prefix,
