@@ -7,8 +7,6 @@ is built and are never stored in any value that reaches a trace, manifest or log
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import os
 import time
@@ -32,7 +30,8 @@ from engine.llm.answers import (
     Retries,
     short,
 )
-from engine.llm.stream import ChatStream, open_stream
+from engine.llm.cache import LLMCache
+from engine.llm.stream import ABANDONED, ChatStream, open_stream
 from engine.types import Usage
 
 log = logging.getLogger(__name__)
@@ -71,45 +70,6 @@ def resolve_api_key(cfg: LLMConfig) -> str:
     )
 
 
-class LLMCache:
-    """Request-keyed cache of chat answers on disk (`llm.cache: record | replay`)."""
-
-    def __init__(self, directory: str | Path, mode: str):
-        self.dir = Path(directory)
-        self.mode = mode
-        if mode == "record":
-            self.dir.mkdir(parents=True, exist_ok=True)
-
-    @staticmethod
-    def key(request: dict[str, Any]) -> str:
-        return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-
-    def get(self, request: dict[str, Any]) -> ChatResult | None:
-        path = self.dir / f"{self.key(request)}.json"
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return ChatResult(
-            tuple(data["texts"]), Usage(**data["usage"]), cached=True, finish_reasons=tuple(data.get("finish", ()))
-        )
-
-    def put(self, request: dict[str, Any], result: ChatResult) -> None:
-        path = self.dir / f"{self.key(request)}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(
-                {
-                    "request": request,
-                    "texts": list(result.texts),
-                    "usage": result.usage.to_dict(),
-                    "finish": list(result.finish_reasons),
-                }
-            ),
-            encoding="utf-8",
-        )
-        os.replace(tmp, path)
-
-
 class LLMClient:
     """One agent's access to an OpenAI-compatible server, with retries and optional record/replay."""
 
@@ -120,12 +80,17 @@ class LLMClient:
         self._n_honoured: bool | None = None if use_n == "auto" else use_n == "yes"
         self.cache = LLMCache(cfg.cache_dir, cfg.cache) if cfg.cache != "off" else None
         self._client: openai.AsyncOpenAI | None = None
+        self.draining: set[asyncio.Task] = set()  # streams read on after their reader closed them (record mode)
         if cfg.cache != "replay":
             self._client = openai.AsyncOpenAI(
                 base_url=self.base_url, api_key=resolve_api_key(cfg), max_retries=0, timeout=cfg.timeout_s
             )
 
     async def aclose(self) -> None:
+        """Close the connection, once the answers still being read to their end for their recording
+        (streams closed early while recording) are recorded."""
+        if self.draining:
+            await asyncio.gather(*self.draining, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
 
@@ -208,16 +173,27 @@ class LLMClient:
         return await self._cached(request, context)
 
     async def _cached(self, request: dict[str, Any], context: str) -> ChatResult:
-        if self.cache is not None:
-            hit = self.cache.get(request)
-            if hit is not None:
+        """The recorded answer, else the server's (recorded). Recording, the request is held while it
+        is asked (engine/llm/cache.py): a stream of the same request elsewhere is waited for and its
+        recording is the answer. An answer a stream left unfinished is no whole answer."""
+        cache = self.cache
+        if cache is None:
+            return await self._fetch(request)
+        if cache.mode == "replay":
+            hit = cache.get(request)
+            if hit is None or hit.finish_reasons[:1] == (ABANDONED,):
+                raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {cache.dir})")
+            return hit
+        hold = await cache.hold(request)
+        try:
+            hit = cache.get(request)
+            if hit is not None and hit.finish_reasons[:1] != (ABANDONED,):
                 return hit
-            if self.cache.mode == "replay":
-                raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {self.cache.dir})")
-        result = await self._fetch(request)
-        if self.cache is not None:
-            self.cache.put(request, result)
-        return result
+            result = await self._fetch(request)
+            cache.put(request, result)
+            return result
+        finally:
+            hold.release()
 
     async def _fetch(self, request: dict[str, Any]) -> ChatResult:
         n = request["n"]

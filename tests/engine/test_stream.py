@@ -82,33 +82,62 @@ async def test_a_recorded_stream_replays_the_same_text_without_a_server(scripted
     assert plain.texts == (ANSWER,)
 
 
-async def test_a_stream_closed_early_replays_up_to_where_it_was_read(scripted_llm, tmp_path):
-    scripted_llm.push(Reply([ANSWER]))
+async def test_a_stream_closed_early_while_recording_is_recorded_whole_and_replays_what_it_cost(scripted_llm, tmp_path):
+    scripted_llm.push(Reply([ANSWER], completion_tokens=17))
     rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
     live = await rec.stream(MSG)
     async for _ in live:
         if live.text.count("\n") >= 2:
             break
     await live.aclose()
-    await rec.aclose()
+    await rec.aclose()  # once the rest of the answer has come and the whole of it is recorded
+    assert live.finish == ABANDONED and live.text != ANSWER and 0 < live.usage.completion_tokens < 17
     replay = client(None, cache="replay", cache_dir=str(tmp_path))
+    whole = await replay.stream(MSG)
+    assert "".join([p async for p in whole]) == ANSWER and whole.usage.completion_tokens == 17
+    # closed at the same decision, a replay costs what the live answer had cost when it was closed,
+    # however far it was read meanwhile
     again = await replay.stream(MSG)
-    seen = ""
-    with pytest.raises(ReplayMiss, match="closed after"):
-        async for piece in again:
-            seen += piece
-    assert seen == live.text and ANSWER.startswith(seen)
+    async for _ in again:
+        pass
+    await again.aclose()
+    assert again.usage.completion_tokens == live.usage.completion_tokens
+    assert (await replay.chat(MSG)).texts == (ANSWER,)
 
 
-async def test_an_early_closed_recording_does_not_answer_a_live_record_run(scripted_llm, tmp_path):
-    scripted_llm.push(Reply([ANSWER]), Reply([ANSWER]))
+async def test_a_request_asked_again_while_its_stream_is_being_recorded_gets_the_same_answer(scripted_llm, tmp_path):
+    # the server would answer the same request differently each time (a batching one does)
+    scripted_llm.push(Reply([ANSWER]), Reply([ANSWER.replace("y", "z")]), Reply([ANSWER.replace("y", "w")]))
+    first, second = (client(scripted_llm, cache="record", cache_dir=str(tmp_path)) for _ in range(2))
+    stream = await first.stream(MSG)
+    whole = asyncio.ensure_future(second.chat(MSG))  # another run asking the same request meanwhile
+    await asyncio.sleep(0.3)
+    assert not whole.done()  # it waits for the stream's recording
+    async for _ in stream:
+        if stream.text.count("\n") >= 2:
+            break
+    await stream.aclose()  # closed early: received on to its end, recorded whole, then the other goes on
+    assert (await whole).texts == (ANSWER,)
+    again = await first.stream(MSG)
+    assert "".join([p async for p in again]) == ANSWER
+    await first.aclose()
+    await second.aclose()
+    assert scripted_llm.calls == 1
+
+
+async def test_an_answer_recorded_only_in_part_is_no_whole_answer(scripted_llm, tmp_path):
+    scripted_llm.push(Reply([ANSWER], break_after=5), Reply([ANSWER]))
     rec = client(scripted_llm, cache="record", cache_dir=str(tmp_path))
-    first = await rec.stream(MSG)
-    await first.aclose()  # nothing read
-    second = await rec.stream(MSG)  # asks the server again, and records the whole answer
-    assert "".join([p async for p in second]) == ANSWER
+    broken = await rec.stream(MSG)
+    with pytest.raises(LLMError):
+        async for _ in broken:
+            pass
+    replay = client(None, cache="replay", cache_dir=str(tmp_path))
+    with pytest.raises(ReplayMiss):
+        await replay.chat(MSG)
+    assert (await rec.chat(MSG)).texts == (ANSWER,)  # recording, it is asked again and recorded whole
     await rec.aclose()
-    assert scripted_llm.calls == 2
+    assert (await replay.chat(MSG)).texts == (ANSWER,) and scripted_llm.calls == 2
 
 
 async def test_replay_without_a_recording_is_a_replay_miss(tmp_path):

@@ -3,6 +3,7 @@ and a cancel closes the stream (the scripted server streams at a fixed token rat
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -201,3 +202,46 @@ async def test_a_task_that_ends_while_its_draft_streams_counts_the_tokens_spent(
     assert result.usage.calls == 1 and result.usage.completion_tokens > 0
     (end,) = [e for e in trace.events if e["event"] == "task_end"]
     assert end["usage"]["completion_tokens"] == result.usage.completion_tokens
+
+
+async def test_a_run_sharing_its_recordings_with_another_run_still_replays_to_the_same_decisions(tmp_path):
+    # Two runs record into one folder at once (the benchmark's arms do): a guided run streams its
+    # greedy draft while a best-of-n run asks the same request whole. The model answers the same
+    # request differently each time it is asked (a batching server does), and the whole answer comes
+    # back after the stream has ended. Each run must replay to its own decisions: a request is
+    # answered once per recording folder, and its recording keeps what its readers did with it.
+    other = BODY.replace("total", "acc")  # right too, but other lines
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if request.get("stream"):
+            return Reply([native(BODY)])
+        return Reply([native(other)] * int(request.get("n") or 1), delay_s=1.5)
+
+    with ScriptedLLM(respond, tokens_per_s=400) as server:
+        guided = config(server.base_url, "record", tmp_path)
+        best_of = guided.model_copy(update={"coder": guided.coder.model_copy(update={"mode": "best_of_n"})})
+
+        async def best_of_n_once_the_draft_streams() -> tuple[Result, list[float], MemoryTrace]:
+            while not server.streams:
+                await asyncio.sleep(0.01)
+            return await generate(best_of)
+
+        (live, _, trace_live), (whole, _, whole_trace) = await asyncio.gather(
+            generate(guided), best_of_n_once_the_draft_streams()
+        )
+    offline = "http://127.0.0.1:9/v1"
+    replayed, _, trace_replay = await generate(config(offline, "replay", tmp_path))
+    replayed_whole, _, whole_replay = await generate(
+        best_of.model_copy(update={"llm": best_of.llm.model_copy(update={"cache": "replay", "base_url": offline})})
+    )
+    assert (replayed.code, replayed_whole.code) == (live.code, whole.code)
+    assert decisions(trace_replay) == decisions(trace_live) and decisions(whole_replay) == decisions(whole_trace)
+
+
+def decisions(trace: MemoryTrace) -> list[Any]:
+    """The trace's steps and end without wall-clock facts (when an answer was read is no decision)."""
+    events = [stable(e) for e in trace.events if e["event"] in ("step", "task_end")]
+    for event in events:
+        for attempt in event.get("attempts", ()):
+            attempt["calls"] = [{k: v for k, v in c.items() if k != "timings"} for c in attempt["calls"]]
+    return events

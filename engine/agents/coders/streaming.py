@@ -12,8 +12,9 @@ released. The streamed draft is the draft of the whole answer, only read earlier
   released (never seen on real replies; a test sweeps every newline of sample replies), the draft
   ends after them and `diverged` says so in the trace.
 
-Releases depend only on the answer's text at each newline, never on how it was chunked, so a
-replayed answer releases the same lines at the same places.
+Releases depend only on the answer's text at each of its newlines, never on how it was chunked
+(each newline inside a piece is a place of its own), so a replayed answer releases the same lines
+at the same places.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ class DraftStream:
         Live, that depends on the model's pace, so the first line at which it was seen is recorded
         with the answer (`ChatStream.mark`), and a replayed answer is seen to end at that same line:
         the same decisions follow. A replayed answer with no such mark was never seen to end before
-        the run stopped using it, except by running out of lines."""
+        the run stopped using it, except by running out of lines. Once the mark is kept the answer
+        is closed: nothing more about it will be recorded, and the request is free for others to
+        be answered from its recording (engine/llm/cache.py)."""
         mark = self.stream.marks.get("end_seen")
         if self.stream.cached:
             if (mark is not None and index >= mark) or (mark is None and self.ended and index >= len(self.lines)):
@@ -94,6 +97,7 @@ class DraftStream:
         if not self.ended:
             return False
         self.stream.mark("end_seen", index)
+        await self.stream.aclose()
         return True
 
     async def wait_end(self, *, raising: bool = True) -> None:
@@ -117,15 +121,13 @@ class DraftStream:
         self._finish_abandoned()
 
     async def _pump(self) -> None:
-        done_upto = 0  # length of the text already read at a newline
         try:
             async for piece in self.stream:
-                if "\n" not in piece:
-                    continue
-                cut = self.stream.text.rindex("\n") + 1
-                if cut > done_upto:
-                    done_upto = cut
-                    self._release(self.stream.text[:cut])
+                # the answer is read at every newline, however the pieces came (a token may hold
+                # several): the same places whether it is live or replayed line by line
+                text, at = self.stream.text, len(self.stream.text) - len(piece)
+                while (at := text.find("\n", at) + 1) > 0:
+                    self._release(text[:at])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an LLMError (broken stream, replay miss): the waiter re-raises it

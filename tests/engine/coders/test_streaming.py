@@ -12,6 +12,7 @@ from engine.agents.coders.text import continuation_lines
 from engine.config import LLMConfig
 from engine.errors import LLMError
 from engine.llm.client import LLMClient
+from engine.llm.stream import ChatStream
 
 PREFIX = 'def count_up(n):\n    """Numbers below n.\n    >>> count_up(2)\n    [0, 1]\n    """\n'
 BODY = "    out = []\n    for i in range(n):\n        out.append(i)\n    return out\n"
@@ -218,3 +219,26 @@ async def test_a_replay_sees_the_answer_end_at_the_line_the_live_run_saw_it(tmp_
     assert live[:2] == [False, False] and all(live[2:])
     replayed = await consume(make(None, "replay"), slow_until=99)  # a replay is never slow
     assert replayed == live
+
+
+async def test_the_answer_is_read_at_every_newline_however_its_pieces_came():
+    # a reader that looks ahead (a line before a blank one reads differently once the blank is seen):
+    # a token holding two newlines must not skip the reading at the first, or a replay, which sends
+    # the recorded answer line by line, would release other lines than the live run did
+    def read(text: str, cut_off: bool):
+        lines = text.split("\n")[:-1] if cut_off else text.rstrip("\n").split("\n")
+        return [line.upper() if after == "" else line for line, after in zip(lines, [*lines[1:], None])], True, "end"
+
+    async def drafted(pieces: list[str]) -> tuple[list[str], bool]:
+        async def source():
+            for piece in pieces:
+                yield piece, None, None
+            yield "", "stop", None
+
+        c = LLMClient(LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", api_key_env="VIGOR_TEST_KEY"))
+        draft = DraftStream(ChatStream(c, {}, source(), sent_at=0.0), read)
+        await draft.wait_end()
+        await c.aclose()
+        return draft.lines, draft.diverged
+
+    assert await drafted(["a", "\n\n", "b", "\n"]) == await drafted(["a\n", "\n", "b\n"]) == (["a"], True)
