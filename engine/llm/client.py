@@ -175,13 +175,15 @@ class LLMClient:
     async def _cached(self, request: dict[str, Any], context: str) -> ChatResult:
         """The recorded answer, else the server's (recorded). Recording, the request is held while it
         is asked (engine/llm/cache.py): a stream of the same request elsewhere is waited for and its
-        recording is the answer. An answer a stream left unfinished is no whole answer."""
+        recording is the answer; one a stream left unfinished is asked again and recorded whole.
+        Replaying, the recording is the answer whatever it holds (runs recorded before the hold
+        were answered with unfinished ones too)."""
         cache = self.cache
         if cache is None:
             return await self._fetch(request)
         if cache.mode == "replay":
             hit = cache.get(request)
-            if hit is None or hit.finish_reasons[:1] == (ABANDONED,):
+            if hit is None:
                 raise ReplayMiss(f"replay cache has no answer for {context or 'this request'} (cache {cache.dir})")
             return hit
         hold = await cache.hold(request)
