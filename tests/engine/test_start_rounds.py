@@ -60,3 +60,14 @@ async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
         seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
     # the greedy draft and two rounds of two samples are 5 calls: a third round would pass the budget
     assert seeds == [0, 1, 32, 33] and result.status == "budget" and result.usage.calls == 5
+
+
+async def test_a_repair_asks_no_more_samples_than_calls_are_left():
+    # 4 calls: the greedy draft, round 0's two samples, then one of round 1's two
+    with ScriptedLLM(respond(right_from_seed=10_000), tokens_per_s=0) as server:
+        cfg = with_rounds(server.base_url, 3)
+        policy = cfg.context.run_policy.model_copy(update={"max_llm_calls": 4})
+        cfg = cfg.model_copy(update={"context": cfg.context.model_copy(update={"run_policy": policy})})
+        result, _, _ = await generate(cfg)
+        seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+    assert seeds == [0, 1, 32] and result.usage.calls == 4

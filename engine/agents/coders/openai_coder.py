@@ -58,11 +58,14 @@ def first_line(draft: Draft) -> str | None:
     return END if draft.complete else None
 
 
-def _affordable(request: ProposeRequest, calls: int, deadline: float | None) -> bool:
-    """Whether the Run Policy still allows `calls` LLM calls in this proposal, before its deadline."""
-    if request.calls_left is not None and calls > request.calls_left:
-        return False
-    return deadline is None or time.monotonic() < deadline
+def _affordable(request: ProposeRequest, want: int, spent: int, deadline: float | None) -> int:
+    """How many of `want` samples the Run Policy still allows, `spent` calls into this proposal
+    (each sample counted as a call, as `use_n: no` sends them); none past the deadline."""
+    if deadline is not None and time.monotonic() >= deadline:
+        return 0
+    if request.calls_left is not None:
+        want = min(want, request.calls_left - spent)
+    return max(0, want)
 
 
 def _best_verdict(judged: list[tuple[Draft, Judgement | None]]) -> Judgement | None:
@@ -165,12 +168,13 @@ class OpenAICoder:
         deadline = None if request.seconds_left is None else time.monotonic() + request.seconds_left
         asked = evidence
         for round_ in range(rounds):
-            if round_ and not _affordable(request, usage.calls + self.cfg.k - 1, deadline):
+            want = _affordable(request, n if round_ == 0 else self.cfg.k - 1, usage.calls, deadline if round_ else None)
+            if want <= 0:
                 break
             got = await self.style.drafts(
                 request.task,
                 request.prefix,
-                n=n if round_ == 0 else self.cfg.k - 1,
+                n=want,
                 temperature=self.cfg.sample_temperature,
                 seed=seed + 32 * round_,
                 evidence=asked[:4],
