@@ -380,11 +380,13 @@ async def _one_step(
     usage = Usage()
     feedback: tuple[str, ...] = ()
     reasks = 0
+    seen: list[Gated] = []  # every attempt's candidates: the fallback picks among all of them
     while True:
         if is_cancelled and is_cancelled():
             raise Cancelled()
         proposal, gated, attempt = await _ask(task, agents, run, len(attempts), feedback, is_cancelled, usage)
         attempts.append(attempt)
+        seen.extend(gated)
         usage = usage + proposal.usage
         decision: Decision = choose(gated, policy)
         if proposal.draft_hit:
@@ -405,6 +407,9 @@ async def _one_step(
                     run.tally.reasks += 1
                 feedback = _feedback(gated)
                 continue
+            # the least-bad line of the whole step: a last re-ask that only repeated rejected lines
+            # (an exhausted coder) must not hide the earlier attempts' candidates
+            gated = seen
             decision = choose_fallback(gated, policy)
             if decision.index is not None:
                 g = gated[decision.index]

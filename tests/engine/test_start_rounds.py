@@ -71,3 +71,14 @@ async def test_a_repair_asks_no_more_samples_than_calls_are_left():
         result, _, _ = await generate(cfg)
         seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
     assert seeds == [0, 1, 32] and result.usage.calls == 4
+
+
+async def test_the_fallback_weighs_every_ask_of_the_step_not_only_the_last():
+    # every answer is the same wrong line: the re-ask only repeats it (the coder is exhausted and
+    # offers nothing), so the least-bad line is the first ask's, and the program is still complete
+    with ScriptedLLM(lambda request: Reply([native(WRONG)] * int(request.get("n") or 1)), tokens_per_s=0) as server:
+        result, _, trace = await generate(with_rounds(server.base_url, 1))
+    assert result.code == PROMPT + WRONG
+    first = next(e for e in trace.events if e["event"] == "step")
+    assert first["rule"] == "fallback" and len(first["attempts"]) == 2
+    assert first["attempts"][-1]["candidates"] == []  # the last ask offered nothing new

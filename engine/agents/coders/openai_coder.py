@@ -105,6 +105,7 @@ class OpenAICoder:
         self.style = style or make_style(coder.prompt, client, llm, self.prompts)
         self._draft: list[str] = []  # lines still to offer from the live draft
         self._pending: dict[int, list[str]] = {}  # rank -> rest of that candidate's continuation
+        self._offered: dict[int, str] = {}  # rank -> the line offered with that continuation
         self._evidence: tuple[str, ...] = ()  # what the live draft's final code got wrong
         self._rejected: dict[str, set[str]] = {}  # prefix -> lines rejected there
         self._exhausted: set[str] = set()  # prefixes where alternatives only repeat rejected lines
@@ -119,7 +120,7 @@ class OpenAICoder:
             await self._drop_live()  # its line was rejected: repair below, from the committed prefix
         if self.prefetch and self._draft and request.attempt == 0:
             text = self._draft[0]
-            self._pending = {0: self._draft[1:]}
+            self._pending, self._offered = {0: self._draft[1:]}, {0: text}
             return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
         self._draft = []
         if not self.prefetch:
@@ -288,14 +289,14 @@ class OpenAICoder:
 
         ordered = [pair for _, pair in sorted(enumerate(judged), key=score)]
         candidates: list[Candidate] = []
-        self._pending = {}
+        self._pending, self._offered = {}, {}
         evidence_of: dict[int, tuple[str, ...]] = {}
         for draft, verdict in ordered:
             lines = list(draft.lines) + ([END] if draft.complete else [])
             if not lines:
                 continue
             rank = len(candidates)
-            self._pending[rank] = lines[1:]
+            self._pending[rank], self._offered[rank] = lines[1:], lines[0]
             evidence_of[rank] = verdict.evidence if verdict else ()
             settings: dict = {"temperature": draft.temperature}
             if draft.seed is not None:
@@ -399,9 +400,11 @@ class OpenAICoder:
             self._live.advance()
             self._pending = {}
             return
-        self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch else []
-        self._evidence = self._evidence_of.get(candidate.rank, ())
-        self._pending = {}
+        # a fallback may commit a line offered by an earlier ask of the step: its continuation is gone
+        mine = self._offered.get(candidate.rank) == candidate.text
+        self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch and mine else []
+        self._evidence = self._evidence_of.get(candidate.rank, ()) if mine else ()
+        self._pending, self._offered = {}, {}
 
     async def stop_drafting(self) -> Usage:
         """Close the streamed draft, if one is still being read (the task ended or was cancelled);
