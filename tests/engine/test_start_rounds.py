@@ -82,3 +82,20 @@ async def test_the_fallback_weighs_every_ask_of_the_step_not_only_the_last():
     first = next(e for e in trace.events if e["event"] == "step")
     assert first["rule"] == "fallback" and len(first["attempts"]) == 2
     assert first["attempts"][-1]["candidates"] == []  # the last ask offered nothing new
+
+
+async def test_judge_first_judges_at_the_first_line_even_where_a_recording_says_the_end_came_later(tmp_path):
+    # a run that committed lines as they came recorded that it saw the draft end at a late line;
+    # a run that judges first, answered from that recording, still judges before the first line
+    late_wrong = BODY.replace("    return result\n", "    return (count, total, 0)\n")
+
+    def reply(request: dict[str, Any]) -> Reply:
+        return Reply([native(late_wrong if request.get("stream") else BODY)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(reply, tokens_per_s=150) as server:
+        await generate(config(server.base_url, "record", tmp_path, judge_first=False))
+        result, committed, trace = await generate(config(server.base_url, "record", tmp_path, judge_first=True))
+    assert result.code == PROMPT + BODY
+    first = next(e for e in trace.events if e["event"] == "step")
+    ended = [c for c in first["attempts"][0]["calls"] if c.get("stream") == "ended"]
+    assert ended and first["attempts"][0]["candidates"][0]["alternative"]["final_passed"] == 1

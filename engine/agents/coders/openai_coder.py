@@ -221,10 +221,11 @@ class OpenAICoder:
         if opened:
             usage = usage + Usage(calls=1)
             calls = ({"n": 1, "stream": "opened", "temperature": self.llm.temperature},)
-        if opened and self._judges_first(request):
+        waited = opened and self._judges_first(request)
+        if waited:
             await live.draft.wait_end(raising=False)  # the whole draft, judged below before its first line is offered
         line = await live.offer()
-        if not live.settled and await live.draft.end_seen(live.index):
+        if not live.settled and await live.draft.end_seen(live.index, waited=waited):
             live.settled = True
             spent = live.draft.stream.usage
             usage = usage + Usage(0, spent.prompt_tokens, spent.completion_tokens, spent.latency_s)

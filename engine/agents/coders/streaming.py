@@ -79,7 +79,7 @@ class DraftStream:
             raise self.error
         return None
 
-    async def end_seen(self, index: int) -> bool:
+    async def end_seen(self, index: int, *, waited: bool = False) -> bool:
         """Whether the answer is known to have ended when line `index` is offered.
 
         Live, that depends on the model's pace, so the first line at which it was seen is recorded
@@ -87,10 +87,15 @@ class DraftStream:
         the same decisions follow. A replayed answer with no such mark was never seen to end before
         the run stopped using it, except by running out of lines. Once the mark is kept the answer
         is closed: nothing more about it will be recorded, and the request is free for others to
-        be answered from its recording (engine/llm/cache.py)."""
+        be answered from its recording (engine/llm/cache.py).
+
+        `waited`: the caller waited for the end before offering line `index` (`coder.judge_first`),
+        so the end is seen there whatever the model's pace, live or replayed, and whatever mark a run
+        that did not wait recorded with the same answer."""
         mark = self.stream.marks.get("end_seen")
         if self.stream.cached:
-            if (mark is not None and index >= mark) or (mark is None and self.ended and index >= len(self.lines)):
+            seen = mark is not None and index >= mark
+            if waited or seen or (mark is None and self.ended and index >= len(self.lines)):
                 await self.wait_end()
                 return True
             return False
