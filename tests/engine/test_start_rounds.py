@@ -99,3 +99,17 @@ async def test_judge_first_judges_at_the_first_line_even_where_a_recording_says_
     first = next(e for e in trace.events if e["event"] == "step")
     ended = [c for c in first["attempts"][0]["calls"] if c.get("stream") == "ended"]
     assert ended and first["attempts"][0]["candidates"][0]["alternative"]["final_passed"] == 1
+
+
+async def test_a_draft_line_with_trailing_blanks_keeps_its_continuation_when_it_commits():
+    # the loop strips trailing whitespace before gating; the committed line is still the coder's own
+    # offer, so the rest of its draft follows without a new call
+    spaced = BODY.replace("    best = None\n", "    best = None   \n").replace("    for x", "    \n    for x")
+
+    def reply(request: dict[str, Any]) -> Reply:
+        return Reply([native(WRONG if request.get("stream") else spaced)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(reply, tokens_per_s=0) as server:
+        result, _, _ = await generate(with_rounds(server.base_url, 1))
+    # the greedy draft and one round of two samples; every later line is a draft hit
+    assert result.status == "completed" and result.usage.calls == 3

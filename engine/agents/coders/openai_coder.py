@@ -402,7 +402,8 @@ class OpenAICoder:
             self._pending = {}
             return
         # a fallback may commit a line offered by an earlier ask of the step: its continuation is gone
-        mine = self._offered.get(candidate.rank) == candidate.text
+        offered = self._offered.get(candidate.rank)
+        mine = offered is not None and offered.rstrip() == candidate.text.rstrip()  # the loop strips lines
         self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch and mine else []
         self._evidence = self._evidence_of.get(candidate.rank, ()) if mine else ()
         self._pending, self._offered = {}, {}
