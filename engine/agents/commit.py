@@ -2,8 +2,12 @@
 
 Ordering key (smaller is better), recorded in every step of the trace:
 
-    (tier, -passed_examples, source_priority, rank, text)
+    (-final_passed, tier, -passed_examples, source_priority, rank, text)
 
+- final_passed: when the coder offers alternatives whose whole predicted program was judged on the
+  visible examples (repair), how many that program passed; -1 for an unjudged candidate. It comes
+  first: a first line says little (a comment passes no example, a wrong plan's assignment runs on
+  all of them), the whole alternative says much. Equal for all candidates of a step without repair.
 - tier: 0 for a clean pass (`exec.ok`, `review.ok`, an accepted END), 1 for an inconclusive
   `exec.unreached`, 2 for a soft `exec.deferred`. Rejected candidates are not eligible.
 - passed_examples: more visible examples on which the line ran (and returned right) is better.
@@ -25,7 +29,7 @@ from engine.config import CommitPolicy
 from engine.reasons import FALLBACK_ORDER, Reason
 from engine.types import Candidate, Classification, Label, Outcome, Verdict
 
-KEY_FIELDS = ("tier", "neg_passed_examples", "source_priority", "rank", "text")
+KEY_FIELDS = ("neg_final_passed", "tier", "neg_passed_examples", "source_priority", "rank", "text")
 FALLBACK_KEY_FIELDS = (
     "neg_passed_examples",
     "failed_examples",
@@ -69,9 +73,17 @@ def _source_priority(candidate: Candidate, policy: CommitPolicy) -> int:
     return 0 if (not policy.prefer_draft or candidate.source == "draft") else 1
 
 
+def final_passed(candidate: Candidate) -> int:
+    """How many visible examples the final code of the candidate's alternative passed; -1 when its
+    alternative was not judged (a draft line, an unfinished or unjudgeable alternative)."""
+    value = candidate.settings.get("final_passed")
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
 def commit_key(g: Gated, policy: CommitPolicy) -> tuple[object, ...]:
     """The documented ordering key of an allowed candidate."""
     return (
+        -final_passed(g.candidate),
         tier(g.verdict),
         -g.verdict.passed_examples,
         _source_priority(g.candidate, policy),

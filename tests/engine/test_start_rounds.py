@@ -113,3 +113,21 @@ async def test_a_draft_line_with_trailing_blanks_keeps_its_continuation_when_it_
         result, _, _ = await generate(with_rounds(server.base_url, 1))
     # the greedy draft and one round of two samples; every later line is a draft hit
     assert result.status == "completed" and result.usage.calls == 3
+
+
+async def test_the_alternative_that_passes_commits_even_when_it_opens_with_a_comment():
+    # the passing alternative's first line is a comment (it runs on no example); the failing one
+    # opens with an assignment that runs on every example: the whole program decides, not the line
+    commented = "    # count, sum and the largest\n" + BODY
+
+    def reply(request: dict[str, Any]) -> Reply:
+        if request.get("stream"):
+            return Reply([native(WRONG)])
+        seed = request.get("seed") or 0
+        return Reply([native(commented if seed % 2 else "    n = len(xs)\n" + WRONG)])
+
+    with ScriptedLLM(reply, tokens_per_s=0) as server:
+        result, _, trace = await generate(with_rounds(server.base_url, 1))
+    assert result.code == PROMPT + commented
+    first = next(e for e in trace.events if e["event"] == "step")
+    assert first["key_fields"][0] == "neg_final_passed" and first["key"][0] == -1
