@@ -80,6 +80,10 @@ class CoderConfig(_Section):
     # before the first line commits: while no alternative's final code passes every visible example,
     # up to this many batches of k-1 samples, each carrying the best one's evidence (docs/drafting.md)
     start_rounds: int = Field(default=1, ge=1, le=3)
+    # whether those samples hear what the greedy draft got wrong; without (the measured better
+    # choice for the bundled model, docs/results.md) they are the plain request seeded seed+1, +2, ...
+    # (the samples best-of-n draws), and evidence goes to repairs after the first line
+    start_evidence: bool = False
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task
     best_of_tokens: int = Field(default=0, ge=0)  # best_of_n: completion-token budget per task (0: none)

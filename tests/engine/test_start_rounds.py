@@ -28,27 +28,38 @@ def with_rounds(base_url: str, rounds: int) -> Any:
 
 
 async def test_a_second_round_finds_the_passing_alternative_before_any_line_commits():
-    with ScriptedLLM(respond(right_from_seed=32), tokens_per_s=0) as server:
+    with ScriptedLLM(respond(right_from_seed=3), tokens_per_s=0) as server:
         result, _, trace = await generate(with_rounds(server.base_url, 2))
         sample_seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
     assert result.code == PROMPT + BODY
-    assert sample_seeds == [0, 1, 32, 33]  # round 0 as before, round 1 seeded apart from it
+    assert sample_seeds == [1, 2, 3, 4]  # plain samples: seed+1, +2, then the next round +3, +4
     first = next(e for e in trace.events if e["event"] == "step")
     best = first["attempts"][0]["candidates"][0]["alternative"]
-    assert best["final_passed"] == 1 and best["seed"] in (32, 33)
+    assert best["final_passed"] == 1 and best["seed"] in (3, 4)
+
+
+async def test_with_start_evidence_the_rounds_are_told_what_went_wrong_and_seeded_apart():
+    with ScriptedLLM(respond(right_from_seed=32), tokens_per_s=0) as server:
+        cfg = with_rounds(server.base_url, 2)
+        cfg = cfg.model_copy(update={"coder": cfg.coder.model_copy(update={"start_evidence": True})})
+        result, _, _ = await generate(cfg)
+        samples = [r for r in server.requests if not r.get("stream")]
+    assert result.code == PROMPT + BODY
+    assert sorted(r["seed"] for r in samples) == [0, 1, 32, 33]
+    assert all("should return (3, 6, 3)" in r["messages"][0]["content"] for r in samples)
 
 
 async def test_one_round_is_the_old_behaviour_and_a_passing_round_stops_asking():
-    with ScriptedLLM(respond(right_from_seed=32), tokens_per_s=0) as server:
+    with ScriptedLLM(respond(right_from_seed=3), tokens_per_s=0) as server:
         result, _, _ = await generate(with_rounds(server.base_url, 1))
         one_round = sorted(r["seed"] for r in server.requests if not r.get("stream"))
     # one round: the wrong line is rejected by the Evaluator and asked again
     # (attempt 1, seeds 100+), never through a second round of the first attempt
-    assert one_round[:2] == [0, 1] and 32 not in one_round and min(one_round[2:]) >= 100
-    with ScriptedLLM(respond(right_from_seed=1), tokens_per_s=0) as server:
+    assert one_round[:2] == [1, 2] and 3 not in one_round and min(one_round[2:]) >= 100
+    with ScriptedLLM(respond(right_from_seed=2), tokens_per_s=0) as server:
         result, _, _ = await generate(with_rounds(server.base_url, 3))
         seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
-    assert result.code == PROMPT + BODY and seeds == [0, 1]  # seed 1 passed: no second round
+    assert result.code == PROMPT + BODY and seeds == [1, 2]  # seed 2 passed: no second round
 
 
 async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
@@ -59,7 +70,7 @@ async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
         result, _, _ = await generate(cfg)
         seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
     # the greedy draft and two rounds of two samples are 5 calls: a third round would pass the budget
-    assert seeds == [0, 1, 32, 33] and result.status == "budget" and result.usage.calls == 5
+    assert seeds == [1, 2, 3, 4] and result.status == "budget" and result.usage.calls == 5
 
 
 async def test_a_repair_asks_no_more_samples_than_calls_are_left():
@@ -70,7 +81,7 @@ async def test_a_repair_asks_no_more_samples_than_calls_are_left():
         cfg = cfg.model_copy(update={"context": cfg.context.model_copy(update={"run_policy": policy})})
         result, _, _ = await generate(cfg)
         seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
-    assert seeds == [0, 1, 32] and result.usage.calls == 4
+    assert seeds == [1, 2, 3] and result.usage.calls == 4
 
 
 async def test_the_fallback_weighs_every_ask_of_the_step_not_only_the_last():

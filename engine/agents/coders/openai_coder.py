@@ -166,8 +166,10 @@ class OpenAICoder:
         n = self.cfg.k - len(judged)
         seed = self.cfg.seed + 1000 * request.step + 100 * request.attempt
         rounds = self.cfg.start_rounds if request.step == 0 else 1
+        # before the first line, plain samples: the request best-of-n samples, seeded seed+1, +2, ...
+        plain = request.step == 0 and request.attempt == 0 and not self.cfg.start_evidence
         deadline = None if request.seconds_left is None else time.monotonic() + request.seconds_left
-        asked = evidence
+        asked, sampled = evidence, 0
         for round_ in range(rounds):
             want = _affordable(request, n if round_ == 0 else self.cfg.k - 1, usage.calls, deadline if round_ else None)
             if want <= 0:
@@ -177,10 +179,11 @@ class OpenAICoder:
                 request.prefix,
                 n=want,
                 temperature=self.cfg.sample_temperature,
-                seed=seed + 32 * round_,
-                evidence=asked[:4],
+                seed=self.cfg.seed + 1 + sampled if plain else seed + 32 * round_,
+                evidence=() if plain else asked[:4],
                 where=_where(request),
             )
+            sampled += want
             usage, calls = usage + got.usage, calls + got.calls
             for draft in got.drafts:
                 judged.append((draft, await self._judge(request, draft)))

@@ -61,7 +61,7 @@ async def test_a_native_draft_offers_the_line_after_the_prompt_and_keeps_the_res
 async def test_a_draft_whose_final_code_fails_an_example_is_repaired_from_seeded_samples(scripted_llm):
     scripted_llm.push(Reply([WRONG]), Reply([WRONG, RIGHT]))
     judge = ExecJudge()
-    c = coder(scripted_llm, judge=judge, k=3, seed=7)
+    c = coder(scripted_llm, judge=judge, k=3, seed=7, start_evidence=True)
     proposal = await c.propose(ProposeRequest(TASK, PROMPT, 0))
     texts = [cand.text for cand in proposal.candidates]
     assert texts[0] == "    y = x * 2"  # the alternative whose final code passes comes first
@@ -73,6 +73,17 @@ async def test_a_draft_whose_final_code_fails_an_example_is_repaired_from_seeded
     assert {r["seed"] for r in samples} <= {7, 8}
     c.observe_commit(proposal.candidates[0], PROMPT + texts[0] + "\n")
     assert (await c.propose(ProposeRequest(TASK, PROMPT + texts[0] + "\n", 1))).candidates[0].text == "    return y"
+    await c.aclose()
+
+
+async def test_before_the_first_line_samples_are_plain_by_default_the_ones_best_of_n_draws(scripted_llm):
+    scripted_llm.push(Reply([WRONG]), Reply([WRONG, RIGHT]))
+    c = coder(scripted_llm, judge=ExecJudge(), k=3, seed=7)
+    proposal = await c.propose(ProposeRequest(TASK, PROMPT, 0))
+    assert proposal.candidates[0].text == "    y = x * 2" and proposal.candidates[0].settings["final_passed"] == 1
+    samples = [r for r in scripted_llm.requests if r["temperature"] > 0]
+    assert samples and all("previous attempt" not in r["messages"][0]["content"] for r in samples)
+    assert {r["seed"] for r in samples} <= {8, 9}  # seed+1, seed+2: best-of-n's first samples
     await c.aclose()
 
 
