@@ -82,7 +82,7 @@ class CoderConfig(_Section):
     start_rounds: int = Field(default=1, ge=1, le=3)
     # whether those samples hear what the greedy draft got wrong; without (the measured better
     # choice for the bundled model, docs/results.md) they are the plain request seeded seed+1, +2, ...
-    # (the samples best-of-n draws), and evidence goes to repairs after the first line
+    # (seeded as best-of-n seeds its samples), and evidence goes to repairs after the first line
     start_evidence: bool = False
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task
