@@ -143,7 +143,8 @@ def test_duplicates_are_dropped_keeping_the_best_rank(scripted_llm: ScriptedLLM)
         [fenced("    return a - b\n")],
         [fenced("    return a + b\n"), fenced("    return a + b\n"), fenced("    return a + b  \n")],
     )
-    result, events = run(scripted_llm)
+    # samples told the evidence: a request of their own, which the responder answers apart
+    result, events = run(scripted_llm, coder={"start_evidence": True})
     # the greedy draft fails its example, so step 0 is a repair: the greedy draft and two samples,
     # the samples' final code first; the second sample repeats the first and is dropped
     fresh = steps(events)[0]["attempts"][0]
