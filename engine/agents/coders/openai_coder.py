@@ -162,7 +162,9 @@ class OpenAICoder:
         judged: list[tuple[Draft, Judgement | None]],
         calls: tuple[dict, ...] = (),
     ) -> Proposal:
-        """k alternatives from the committed prefix, carrying the evidence, each judged ahead."""
+        """k alternatives from the committed prefix, each judged ahead; before the first line, up to
+        `start_rounds` batches while none passes every visible example (docs/drafting.md, "Repair").
+        The evidence goes with them, except to the plain samples before the first line."""
         n = self.cfg.k - len(judged)
         seed = self.cfg.seed + 1000 * request.step + 100 * request.attempt
         rounds = self.cfg.start_rounds if request.step == 0 else 1
