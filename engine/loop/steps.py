@@ -310,9 +310,9 @@ async def _steps(
             await on_step(StepInfo(run.step - 1, chosen.text, run.prefix, record))
 
 
-def _calls_left(run: _TaskRun, step_usage: Usage) -> int | None:
-    """LLM calls the Run Policy leaves the task within the current step (None: no limit)."""
-    return run.budget.left(run.usage + step_usage)[0] if run.budget else None
+def _left(run: _TaskRun, step_usage: Usage) -> tuple[int | None, float | None]:
+    """LLM calls and seconds the Run Policy leaves the task within the current step (None: no limit)."""
+    return run.budget.left(run.usage + step_usage) if run.budget else (None, None)
 
 
 CANCEL_POLL_S = 0.05  # how often a cancel is looked for while the coder waits for the model
@@ -348,7 +348,7 @@ async def _ask(
 ) -> tuple[Proposal, list[Gated], AttemptRecord]:
     """One ask: propose, normalise, gate; the attempt's record. `spent`: this step's usage so far."""
     t0 = agents.clock()
-    calls_left, seconds_left = run.budget.left(run.usage + spent) if run.budget else (None, None)
+    calls_left, seconds_left = _left(run, spent)
     request = ProposeRequest(task, run.prefix, run.step, attempt, feedback, calls_left, seconds_left)
     proposal = await _propose(agents.coder, request, is_cancelled)
     t1 = agents.clock()
@@ -399,7 +399,7 @@ async def _one_step(
             # at this prefix (exhausted) is not asked again.
             if (
                 not proposal.exhausted
-                and _calls_left(run, usage) != 0
+                and _left(run, usage)[0] != 0
                 and (proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask))
             ):
                 if not proposal.draft_hit:

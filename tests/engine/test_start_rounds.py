@@ -21,18 +21,27 @@ def respond(right_from_seed: int):
     return reply
 
 
-def with_rounds(base_url: str, rounds: int) -> Any:
+def with_rounds(base_url: str, rounds: int, *, start_evidence: bool = False, max_llm_calls: int | None = None) -> Any:
     cfg = config(base_url, judge_first=True)
-    coder = cfg.coder.model_copy(update={"start_rounds": rounds, "use_n": "no"})
-    return cfg.model_copy(update={"coder": coder})
+    coder = cfg.coder.model_copy(update={"start_rounds": rounds, "use_n": "no", "start_evidence": start_evidence})
+    cfg = cfg.model_copy(update={"coder": coder})
+    if max_llm_calls is None:
+        return cfg
+    policy = cfg.context.run_policy.model_copy(update={"max_llm_calls": max_llm_calls})
+    return cfg.model_copy(update={"context": cfg.context.model_copy(update={"run_policy": policy})})
+
+
+def sample_seeds(server: ScriptedLLM) -> list[int]:
+    """The seeds of the whole (non-streamed) requests: the samples, in order."""
+    return sorted(r["seed"] for r in server.requests if not r.get("stream"))
 
 
 async def test_a_second_round_finds_the_passing_alternative_before_any_line_commits():
     with ScriptedLLM(respond(right_from_seed=3), tokens_per_s=0) as server:
         result, _, trace = await generate(with_rounds(server.base_url, 2))
-        sample_seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+        seeds = sample_seeds(server)
     assert result.code == PROMPT + BODY
-    assert sample_seeds == [1, 2, 3, 4]  # plain samples: seed+1, +2, then the next round +3, +4
+    assert seeds == [1, 2, 3, 4]  # plain samples: seed+1, +2, then the next round +3, +4
     first = next(e for e in trace.events if e["event"] == "step")
     best = first["attempts"][0]["candidates"][0]["alternative"]
     assert best["final_passed"] == 1 and best["seed"] in (3, 4)
@@ -40,9 +49,7 @@ async def test_a_second_round_finds_the_passing_alternative_before_any_line_comm
 
 async def test_with_start_evidence_the_rounds_are_told_what_went_wrong_and_seeded_apart():
     with ScriptedLLM(respond(right_from_seed=32), tokens_per_s=0) as server:
-        cfg = with_rounds(server.base_url, 2)
-        cfg = cfg.model_copy(update={"coder": cfg.coder.model_copy(update={"start_evidence": True})})
-        result, _, _ = await generate(cfg)
+        result, _, _ = await generate(with_rounds(server.base_url, 2, start_evidence=True))
         samples = [r for r in server.requests if not r.get("stream")]
     assert result.code == PROMPT + BODY
     assert sorted(r["seed"] for r in samples) == [0, 1, 32, 33]
@@ -52,23 +59,20 @@ async def test_with_start_evidence_the_rounds_are_told_what_went_wrong_and_seede
 async def test_one_round_is_the_old_behaviour_and_a_passing_round_stops_asking():
     with ScriptedLLM(respond(right_from_seed=3), tokens_per_s=0) as server:
         result, _, _ = await generate(with_rounds(server.base_url, 1))
-        one_round = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+        one_round = sample_seeds(server)
     # one round: the wrong line is rejected by the Evaluator and asked again
     # (attempt 1, seeds 100+), never through a second round of the first attempt
     assert one_round[:2] == [1, 2] and 3 not in one_round and min(one_round[2:]) >= 100
     with ScriptedLLM(respond(right_from_seed=2), tokens_per_s=0) as server:
         result, _, _ = await generate(with_rounds(server.base_url, 3))
-        seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+        seeds = sample_seeds(server)
     assert result.code == PROMPT + BODY and seeds == [1, 2]  # seed 2 passed: no second round
 
 
 async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
     with ScriptedLLM(respond(right_from_seed=10_000), tokens_per_s=0) as server:
-        cfg = with_rounds(server.base_url, 3)
-        policy = cfg.context.run_policy.model_copy(update={"max_llm_calls": 5})
-        cfg = cfg.model_copy(update={"context": cfg.context.model_copy(update={"run_policy": policy})})
-        result, _, _ = await generate(cfg)
-        seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+        result, _, _ = await generate(with_rounds(server.base_url, 3, max_llm_calls=5))
+        seeds = sample_seeds(server)
     # the greedy draft and two rounds of two samples are 5 calls: a third round would pass the budget
     assert seeds == [1, 2, 3, 4] and result.status == "budget" and result.usage.calls == 5
 
@@ -76,11 +80,8 @@ async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
 async def test_a_repair_asks_no_more_samples_than_calls_are_left():
     # 4 calls: the greedy draft, round 0's two samples, then one of round 1's two
     with ScriptedLLM(respond(right_from_seed=10_000), tokens_per_s=0) as server:
-        cfg = with_rounds(server.base_url, 3)
-        policy = cfg.context.run_policy.model_copy(update={"max_llm_calls": 4})
-        cfg = cfg.model_copy(update={"context": cfg.context.model_copy(update={"run_policy": policy})})
-        result, _, _ = await generate(cfg)
-        seeds = sorted(r["seed"] for r in server.requests if not r.get("stream"))
+        result, _, _ = await generate(with_rounds(server.base_url, 3, max_llm_calls=4))
+        seeds = sample_seeds(server)
     assert seeds == [1, 2, 3] and result.usage.calls == 4
 
 

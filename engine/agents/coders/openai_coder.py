@@ -104,8 +104,7 @@ class OpenAICoder:
         self.judge = judge
         self.style = style or make_style(coder.prompt, client, llm, self.prompts)
         self._draft: list[str] = []  # lines still to offer from the live draft
-        self._pending: dict[int, list[str]] = {}  # rank -> rest of that candidate's continuation
-        self._offered: dict[int, str] = {}  # rank -> the line offered with that continuation
+        self._pending: dict[int, list[str]] = {}  # rank -> that candidate's line and its continuation
         self._evidence: tuple[str, ...] = ()  # what the live draft's final code got wrong
         self._rejected: dict[str, set[str]] = {}  # prefix -> lines rejected there
         self._exhausted: set[str] = set()  # prefixes where alternatives only repeat rejected lines
@@ -120,7 +119,7 @@ class OpenAICoder:
             await self._drop_live()  # its line was rejected: repair below, from the committed prefix
         if self.prefetch and self._draft and request.attempt == 0:
             text = self._draft[0]
-            self._pending, self._offered = {0: self._draft[1:]}, {0: text}
+            self._pending = {0: list(self._draft)}
             return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
         self._draft = []
         if not self.prefetch:
@@ -295,14 +294,14 @@ class OpenAICoder:
 
         ordered = [pair for _, pair in sorted(enumerate(judged), key=score)]
         candidates: list[Candidate] = []
-        self._pending, self._offered = {}, {}
+        self._pending = {}
         evidence_of: dict[int, tuple[str, ...]] = {}
         for draft, verdict in ordered:
             lines = list(draft.lines) + ([END] if draft.complete else [])
             if not lines:
                 continue
             rank = len(candidates)
-            self._pending[rank], self._offered[rank] = lines[1:], lines[0]
+            self._pending[rank] = lines
             evidence_of[rank] = verdict.evidence if verdict else ()
             settings: dict = {"temperature": draft.temperature}
             if draft.seed is not None:
@@ -398,7 +397,7 @@ class OpenAICoder:
         """The lines the live draft offers after its current line (rank 0), if that line commits."""
         if self._live is not None:
             return self._live.ahead()  # a streamed draft: the lines written so far
-        return list(self._pending.get(0, [])) if self.prefetch else []
+        return self._pending.get(0, [])[1:] if self.prefetch else []
 
     def observe_commit(self, candidate: Candidate, prefix: str) -> None:
         """Keep the committed candidate's continuation as the live draft; drop all others."""
@@ -407,11 +406,11 @@ class OpenAICoder:
             self._pending = {}
             return
         # a fallback may commit a line offered by an earlier ask of the step: its continuation is gone
-        offered = self._offered.get(candidate.rank)
-        mine = offered is not None and offered.rstrip() == candidate.text.rstrip()  # the loop strips lines
-        self._draft = list(self._pending.get(candidate.rank, [])) if self.prefetch and mine else []
+        offered = self._pending.get(candidate.rank)
+        mine = offered is not None and offered[0].rstrip() == candidate.text.rstrip()  # the loop strips lines
+        self._draft = offered[1:] if offered is not None and self.prefetch and mine else []
         self._evidence = self._evidence_of.get(candidate.rank, ()) if mine else ()
-        self._pending, self._offered = {}, {}
+        self._pending = {}
 
     async def stop_drafting(self) -> Usage:
         """Close the streamed draft, if one is still being read (the task ended or was cancelled);
