@@ -77,14 +77,23 @@ class CoderConfig(_Section):
     # (headless runs). The editor sets false: its lines land at the model's pace (docs/drafting.md)
     judge_first: bool = True
     k: int = Field(default=3, ge=1, le=32)  # alternatives per repair (the greedy one included)
-    # before the first line commits: while no alternative's final code passes every visible example,
-    # up to this many batches of k-1 samples, each carrying the best one's evidence (docs/drafting.md)
-    start_rounds: int = Field(default=1, ge=1, le=3)
-    # whether those samples hear what the greedy draft got wrong; without (the measured better
-    # choice for the bundled model, docs/results.md) they are the plain request seeded seed+1, +2, ...
-    # (seeded as best-of-n seeds its samples), and evidence goes to repairs after the first line
+    # whether the samples before the first line hear what the greedy draft got wrong; without (the
+    # measured better choice for the bundled model, docs/results.md) they are the plain request
+    # seeded seed+1, +2, ... (as best-of-n seeds its samples), and evidence goes to later repairs
     start_evidence: bool = False
+    # before the first line commits: while no alternative's final code passes every visible example,
+    # up to this many batches of k-1 samples (docs/drafting.md); the call budget may end them sooner
+    start_rounds: int = Field(default=1, ge=1, le=16)
     sample_temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+
+    @field_validator("start_rounds")
+    @classmethod
+    def _rounds_keep_their_seeds(cls, value: int, info: ValidationInfo) -> int:
+        # evidence-carrying rounds are seeded 32 apart inside an attempt's block of 100 seeds
+        if info.data.get("start_evidence") and value > 3:
+            raise ValueError("at most 3 with coder.start_evidence: more would reuse the next attempt's seeds")
+        return value
+
     best_of: int = Field(default=8, ge=1, le=64)  # best_of_n: at most this many answers per task
     best_of_tokens: int = Field(default=0, ge=0)  # best_of_n: completion-token budget per task (0: none)
     use_n: Literal["auto", "yes", "no"] = "auto"

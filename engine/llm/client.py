@@ -181,6 +181,9 @@ class LLMClient:
         cache = self.cache
         if cache is None:
             return await self._fetch(request)
+        if self._samples_apart(request):
+            singles = (self._cached(_single(request, i), context) for i in range(request["n"]))
+            return _merge(list(await asyncio.gather(*singles)))
         if cache.mode == "replay":
             hit = cache.get(request)
             if hit is None:
@@ -196,6 +199,18 @@ class LLMClient:
             return result
         finally:
             hold.release()
+
+    def _samples_apart(self, request: dict[str, Any]) -> bool:
+        """Whether `n` seeded choices are recorded one per seed: where the server ignores `n` they are
+        `n` single requests anyway, and kept apart, a sample is one recording whatever batch asked for
+        it (runs asking for samples in batches of different sizes share them: docs/drafting.md).
+        A replay finds each choice where its recording put it: the batch whole (older recordings, or
+        a batch asked before the server was seen to ignore `n`), else one recording per seed."""
+        if request["n"] <= 1 or request.get("seed") is None or self.cache is None:
+            return False
+        if self.cache.mode == "replay":
+            return self.cache.get(request) is None
+        return self._n_honoured is False
 
     async def _fetch(self, request: dict[str, Any]) -> ChatResult:
         n = request["n"]
@@ -216,14 +231,9 @@ class LLMClient:
 
     async def _fan_out(self, request: dict[str, Any], n: int, *, offset: int = 0) -> ChatResult:
         """`n` parallel single-choice requests; each gets its own seed so samples differ."""
-        seed = request.get("seed")
-
-        def one(i: int) -> dict[str, Any]:
-            return {**request, "n": 1, "seed": None if seed is None else seed + offset + i}
-
         if n == 1 and offset == 0:
             return await self._call({**request, "n": 1})
-        return _merge(list(await asyncio.gather(*(self._call(one(i)) for i in range(n)))))
+        return _merge(list(await asyncio.gather(*(self._call(_single(request, offset + i)) for i in range(n)))))
 
     async def _call(self, request: dict[str, Any]) -> ChatResult:
         """One request with its retries: transient failures up to `max_retries` times, waiting what
@@ -270,6 +280,12 @@ class LLMClient:
         except (openai.APIResponseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise MalformedAnswer(f"malformed LLM answer: {short(exc)}") from None
         return _parse(resp, time.perf_counter() - started)
+
+
+def _single(request: dict[str, Any], i: int) -> dict[str, Any]:
+    """The `i`-th choice of a seeded batch asked alone: its own seed, so samples differ."""
+    seed = request.get("seed")
+    return {**request, "n": 1, "seed": None if seed is None else seed + i}
 
 
 def _parse(resp: Any, latency: float) -> ChatResult:

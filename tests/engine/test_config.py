@@ -97,3 +97,9 @@ def test_error_in_the_file_still_names_the_file(tmp_path):
     p.write_text("coder:\n  k: many\n")
     with pytest.raises(ConfigError, match=r"c\.yaml: coder\.k"):
         load_config(p, {"dataset.limit": 2})
+
+
+def test_start_rounds_beyond_what_evidence_seeds_allow_names_the_key():
+    assert parse_config({"coder": {"start_rounds": 7}}).coder.start_rounds == 7  # plain samples: any number
+    with pytest.raises(ConfigError, match=r"coder\.start_rounds: at most 3 with coder\.start_evidence"):
+        parse_config({"coder": {"start_evidence": True, "start_rounds": 4}})

@@ -84,6 +84,64 @@ async def test_record_then_replay_makes_no_network_call(scripted_llm, tmp_path):
         await rep.chat([{"role": "user", "content": "other"}], context="task T step 3")
 
 
+async def test_samples_are_recorded_one_per_seed_so_batches_of_any_size_share_them(tmp_path):
+    """Where the server ignores `n`, a batch is `n` seeded single requests; each is recorded alone,
+    so a later batch of another size is answered from the samples already recorded for its seeds,
+    and only its new seeds reach the server (the benchmark's arms share their samples this way)."""
+    asked = []
+
+    def answer(req):
+        asked.append(req["seed"])
+        return Reply([f"seed {req['seed']} answer {len(asked)}"])
+
+    with ScriptedLLM(answer, honour_n=False) as server:
+        rec = LLMClient(
+            LLMConfig(
+                provider="openai",
+                base_url=server.base_url,
+                api_key_env="VIGOR_TEST_KEY",
+                cache="record",
+                cache_dir=str(tmp_path),
+            ),
+            use_n="no",
+        )
+        pair = await rec.chat(MSG, n=2, temperature=0.8, seed=1)
+        triple = await rec.chat(MSG, n=3, temperature=0.8, seed=1)
+        await rec.aclose()
+    assert sorted(asked) == [1, 2, 3]  # seeds 1 and 2 were asked once, by the first batch
+    assert triple.texts[:2] == pair.texts and triple.texts[2].startswith("seed 3 ")
+    assert triple.usage.calls == 3
+    rep = LLMClient(
+        LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path))
+    )
+    assert (await rep.chat(MSG, n=3, temperature=0.8, seed=1)).texts == triple.texts
+    assert (await rep.chat(MSG, n=1, temperature=0.8, seed=2)).texts == pair.texts[1:]
+    with pytest.raises(ReplayMiss):
+        await rep.chat(MSG, n=2, temperature=0.8, seed=3)  # seed 4 was never asked
+
+
+async def test_a_batch_recorded_whole_still_replays_whole(tmp_path):
+    """Recordings made before samples were kept apart (or while the server's handling of `n` was
+    not yet known) hold the batch under one request; a replay finds it there."""
+    with ScriptedLLM(lambda req: Reply([f"seed {req['seed']}"]), honour_n=False) as server:
+        rec = LLMClient(
+            LLMConfig(
+                provider="openai",
+                base_url=server.base_url,
+                api_key_env="VIGOR_TEST_KEY",
+                cache="record",
+                cache_dir=str(tmp_path),
+            )
+        )  # use_n auto: the first batch is asked before the server is seen to ignore n
+        first = await rec.chat(MSG, n=2, temperature=0.8, seed=5)
+        await rec.aclose()
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    rep = LLMClient(
+        LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path))
+    )
+    assert (await rep.chat(MSG, n=2, temperature=0.8, seed=5)).texts == first.texts == ("seed 5", "seed 6")
+
+
 def test_missing_key_names_the_environment_variable():
     cfg = LLMConfig(provider="openai", base_url="https://api.example.invalid/v1", api_key_env="MY_PROVIDER_KEY")
     with pytest.raises(ConfigError, match="MY_PROVIDER_KEY"):  # wrong input: exit 2

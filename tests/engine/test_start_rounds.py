@@ -143,3 +143,32 @@ async def test_the_alternative_that_passes_commits_even_when_it_opens_with_a_com
     assert result.code == PROMPT + commented
     first = next(e for e in trace.events if e["event"] == "step")
     assert first["key_fields"][0] == "neg_final_passed" and first["key"][0] == -1
+
+
+async def test_best_of_n_and_the_start_rounds_share_their_samples_through_one_recording(tmp_path):
+    """Recording into one folder, the loop's start rounds (2 samples a request) and best-of-n (3 a
+    request) ask the same seeded samples: each is asked once, and where the same seed is the first to
+    pass, both keep the very same answer (the paired comparison of docs/results.md)."""
+    asked: list[int] = []
+
+    def reply(request: dict[str, Any]) -> Reply:
+        seed = request.get("seed")
+        if not request.get("stream"):
+            asked.append(seed)
+        right = not request.get("stream") and seed is not None and seed >= 4
+        # the model never answers the same way twice here: the ask's number is in the answer
+        body = f"    # ask {len(asked)}\n" + (BODY if right else WRONG)
+        return Reply([native(body)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(reply, tokens_per_s=0) as server:
+        guided = with_rounds(server.base_url, 4, max_llm_calls=8)
+        guided = guided.model_copy(
+            update={"llm": guided.llm.model_copy(update={"cache": "record", "cache_dir": str(tmp_path)})}
+        )
+        vigor, _, _ = await generate(guided)
+        by_vigor = sorted(asked)
+        coder = guided.coder.model_copy(update={"mode": "best_of_n", "best_of": 8})
+        best_of, _, _ = await generate(guided.model_copy(update={"coder": coder}))
+    assert by_vigor == [1, 2, 3, 4]  # rounds of two until seed 4 passes
+    assert sorted(asked) == [1, 2, 3, 4, 5, 6]  # best-of-n asked only the seeds the loop had not
+    assert "# ask " in vigor.code and vigor.code == best_of.code  # seed 4's one answer, in both
