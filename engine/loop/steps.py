@@ -154,7 +154,9 @@ class _Budget:
             return "max_steps"
         if lines >= p.max_lines:
             return "max_lines"
-        if usage.calls >= p.max_llm_calls > 0:
+        # calls end the task when a step needs one and none is left (Proposal.out_of_calls): a
+        # draft already paid for still commits its lines; here only a coder that spent past them
+        if usage.calls > p.max_llm_calls > 0:
             return "max_llm_calls"
         if usage.prompt_tokens + usage.completion_tokens >= p.max_tokens > 0:
             return "max_tokens"
@@ -266,6 +268,7 @@ class _TaskRun:
     reason: str = ""
     tally: MetricsTally = field(default_factory=MetricsTally)
     budget: _Budget | None = None
+    out_of_calls: bool = False  # a step needed an LLM call (an ask or a re-ask) and none was left
 
     def append(self, line: str) -> None:
         new_prefix = self.prefix + line + "\n"
@@ -295,7 +298,9 @@ async def _steps(
         run.usage = run.usage + record.usage
         trace.emit("step", task_id=task.task_id, **record.to_json())
         if chosen is None or chosen.text == END:
-            if chosen is None:
+            if chosen is None and run.out_of_calls:
+                run.status, run.reason = "budget", "max_llm_calls"
+            elif chosen is None:
                 run.status, run.reason = "stuck", "no candidate passed the gates"
             if on_step:
                 await on_step(StepInfo(run.step, None, run.prefix, record))
@@ -397,11 +402,12 @@ async def _one_step(
         if decision.index is None:
             # A draft miss asks afresh without spending the re-ask budget; a coder with nothing new
             # at this prefix (exhausted) is not asked again.
-            if (
-                not proposal.exhausted
-                and _left(run, usage)[0] != 0
-                and (proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask))
-            ):
+            would_ask = not proposal.exhausted and (
+                proposal.draft_hit or (not agents.coder.deterministic and reasks < policy.reask)
+            )
+            if proposal.out_of_calls or (would_ask and _left(run, usage)[0] == 0):
+                run.out_of_calls = True  # the fallback below may still commit a line
+            elif would_ask:
                 if not proposal.draft_hit:
                     reasks += 1
                     run.tally.reasks += 1

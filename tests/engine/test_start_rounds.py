@@ -73,8 +73,42 @@ async def test_rounds_stop_where_the_run_policy_has_no_calls_left():
     with ScriptedLLM(respond(right_from_seed=10_000), tokens_per_s=0) as server:
         result, _, _ = await generate(with_rounds(server.base_url, 3, max_llm_calls=5))
         seeds = sample_seeds(server)
-    # the greedy draft and two rounds of two samples are 5 calls: a third round would pass the budget
-    assert seeds == [1, 2, 3, 4] and result.status == "budget" and result.usage.calls == 5
+    # the greedy draft and two rounds of two samples are 5 calls: a third round would pass the budget;
+    # with no call left the wrong line cannot be asked again and commits as the traced fallback
+    assert seeds == [1, 2, 3, 4] and result.usage.calls == 5
+    assert result.status == "completed" and result.code == PROMPT + WRONG
+    assert [f.line.strip() for f in result.metrics.fallbacks] == [WRONG.strip()]
+
+
+async def test_out_of_calls_the_draft_already_paid_for_is_finished_not_cut_mid_function():
+    """Calls spent, the loop goes on while the coder needs none: the chosen alternative's remaining
+    lines still pass the gates one by one, the Commit Policy's fallback takes a rejected one, and the
+    program is whole. Before, the task stopped after the first line: a function that returns None."""
+    wrong = "    ordered = sorted(xs)\n    total = sum(ordered)\n    return (len(xs), total, ordered[0])\n"
+
+    def reply(request: dict[str, Any]) -> Reply:
+        return Reply([native(wrong)] * int(request.get("n") or 1))
+
+    with ScriptedLLM(reply, tokens_per_s=0) as server:
+        result, _, trace = await generate(with_rounds(server.base_url, 3, max_llm_calls=3))
+    assert result.usage.calls == 3 and result.status == "completed" and result.code == PROMPT + wrong
+    asks = [a for e in trace.events if e["event"] == "step" for a in e["attempts"]]
+    assert sum(a["usage"]["calls"] for a in asks) == 3  # no step asked past the budget
+
+
+async def test_a_step_that_needs_a_call_when_none_is_left_ends_the_task_on_the_budget():
+    """A draft cut off by max_tokens ends before the function does: its next line needs a call."""
+    cut = "    count = len(xs)\n    total = sum(xs)\n"
+
+    def reply(request: dict[str, Any]) -> Reply:
+        return Reply([native(cut)] * int(request.get("n") or 1), finish_reason="length")
+
+    with ScriptedLLM(reply, tokens_per_s=0) as server:
+        result, _, _ = await generate(with_rounds(server.base_url, 1, max_llm_calls=1))
+        calls = server.calls
+    assert calls == 1 and result.usage.calls == 1
+    assert result.status == "budget" and result.reason == "max_llm_calls"
+    assert result.code.startswith(PROMPT + "    count = len(xs)\n")
 
 
 async def test_a_repair_asks_no_more_samples_than_calls_are_left():

@@ -17,8 +17,9 @@ class ProposeRequest:
     step: int
     attempt: int = 0  # 0 for the first ask of a step, n for the n-th re-ask
     feedback: tuple[str, ...] = ()  # one line per rejected candidate: "`line` -> reason: detail"
-    # what the Run Policy leaves the task (None: no limit): a coder that can ask more or less (repair
-    # rounds) asks no more than this; the loop ends the task at the next step when it is spent
+    # what the Run Policy leaves the task (None: no limit): a coder asks no more than this (repair
+    # rounds ask fewer); with no call left it offers only what it already has (a draft's lines) and
+    # otherwise says `out_of_calls`, which ends the task with status budget
     calls_left: int | None = None
     seconds_left: float | None = None
 
@@ -33,6 +34,8 @@ class Proposal:
     # the coder has nothing new at this prefix (its alternatives only repeat rejected lines): the
     # loop stops asking and the step ends by the Commit Policy's fallback or as stuck
     exhausted: bool = False
+    # the coder needs an LLM call to offer anything and the Run Policy leaves none (calls_left == 0)
+    out_of_calls: bool = False
     calls: tuple[dict[str, Any], ...] = field(default=())  # per-call facts for the trace
 
 

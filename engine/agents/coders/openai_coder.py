@@ -122,6 +122,8 @@ class OpenAICoder:
             self._pending = {0: list(self._draft)}
             return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
         self._draft = []
+        if request.calls_left == 0:  # every line from here needs a call, and none is left
+            return Proposal((), usage=self._take_unbilled(), out_of_calls=True)
         if not self.prefetch:
             return await self._next_lines(request)
         rejected = self._rejected.setdefault(request.prefix, set())
@@ -248,6 +250,8 @@ class OpenAICoder:
             return self._offer(request, [], usage, calls)
         if line is None:  # the draft ran out without ending the code (cut off, diverged): ask afresh
             await self._drop_live()
+            if request.calls_left is not None and request.calls_left <= usage.calls:
+                return Proposal((), usage=usage + self._take_unbilled(), calls=calls, out_of_calls=True)
             fresh = await self._fresh(request)
             return replace(fresh, usage=usage + fresh.usage, calls=calls + fresh.calls)
         settings = {"temperature": self.llm.temperature} if opened else {}
