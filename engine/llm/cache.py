@@ -68,6 +68,9 @@ class LLMCache:
         except FileNotFoundError:
             return None
 
+    def has(self, request: dict[str, Any]) -> bool:
+        return self._path(request).exists()
+
     def get(self, request: dict[str, Any]) -> ChatResult | None:
         data = self._load(request)
         if data is None:

@@ -204,12 +204,14 @@ class LLMClient:
         """Whether `n` seeded choices are recorded one per seed: where the server ignores `n` they are
         `n` single requests anyway, and kept apart, a sample is one recording whatever batch asked for
         it (runs asking for samples in batches of different sizes share them: docs/drafting.md).
-        A replay finds each choice where its recording put it: the batch whole (older recordings, or
-        a batch asked before the server was seen to ignore `n`), else one recording per seed."""
-        if request["n"] <= 1 or request.get("seed") is None or self.cache is None:
+        A replay finds each choice where recording put it: one recording per seed, else the batch
+        whole (older recordings, or a batch asked before the server was seen to ignore `n`)."""
+        cache = self.cache
+        if request["n"] <= 1 or request.get("seed") is None or cache is None:
             return False
-        if self.cache.mode == "replay":
-            return self.cache.get(request) is None
+        if cache.mode == "replay":
+            apart = all(cache.has(_single(request, i)) for i in range(request["n"]))
+            return apart or not cache.has(request)
         return self._n_honoured is False
 
     async def _fetch(self, request: dict[str, Any]) -> ChatResult:

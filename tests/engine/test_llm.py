@@ -142,6 +142,32 @@ async def test_a_batch_recorded_whole_still_replays_whole(tmp_path):
     assert (await rep.chat(MSG, n=2, temperature=0.8, seed=5)).texts == first.texts == ("seed 5", "seed 6")
 
 
+async def test_a_replay_prefers_the_samples_recorded_one_per_seed_over_an_older_whole_batch(tmp_path):
+    """A folder may hold both: an older run's batch and a newer run's samples of the same request.
+    The replay answers as the newer run was answered (recording asks per seed once `n` is known)."""
+    count = []
+
+    def answer(req):
+        count.append(1)
+        return Reply([f"seed {req['seed']} ask {len(count)}"])
+
+    def cfg(mode, url):
+        return LLMConfig(
+            provider="openai", base_url=url, api_key_env="VIGOR_TEST_KEY", cache=mode, cache_dir=str(tmp_path)
+        )
+
+    with ScriptedLLM(answer, honour_n=False) as server:
+        older = LLMClient(cfg("record", server.base_url))  # use_n auto: recorded as one batch
+        whole = await older.chat(MSG, n=2, temperature=0.8, seed=5)
+        newer = LLMClient(cfg("record", server.base_url), use_n="no")  # one recording per seed
+        apart = await newer.chat(MSG, n=2, temperature=0.8, seed=5)
+        await older.aclose()
+        await newer.aclose()
+    assert whole.texts != apart.texts
+    rep = LLMClient(cfg("replay", "http://127.0.0.1:9/v1"))
+    assert (await rep.chat(MSG, n=2, temperature=0.8, seed=5)).texts == apart.texts
+
+
 def test_missing_key_names_the_environment_variable():
     cfg = LLMConfig(provider="openai", base_url="https://api.example.invalid/v1", api_key_env="MY_PROVIDER_KEY")
     with pytest.raises(ConfigError, match="MY_PROVIDER_KEY"):  # wrong input: exit 2
