@@ -154,11 +154,7 @@ def align_reply(prefix: str, answer: str, entry_point: str | None = None, *, cut
         len(reply),
     )
     body = reply[body_start:body_end]
-    committed = [
-        ln.strip()
-        for ln in prefix_lines[_skip_docstring(prefix_lines, _header_end(prefix_lines, header) + 1) :]
-        if ln.strip()
-    ]
+    committed = _committed_body(prefix_lines, _header_end(prefix_lines, header) + 1)
     start = _after_committed(body, committed)
     if start is None:
         return Aligned((), False, 0, "diverged")
@@ -182,11 +178,37 @@ def align_reply(prefix: str, answer: str, entry_point: str | None = None, *, cut
     return Aligned(tuple(draft), True, skipped, ended_by if function_ended else "reply_end")
 
 
+def _committed_body(prefix_lines: list[str], first: int) -> list[str]:
+    """The function's committed body lines (stripped) from `first`, its docstring left out: the one
+    right after the header, or after the imports a prompt may put before it (HumanEval/115)."""
+    lead = first
+    while lead < len(prefix_lines) and (not prefix_lines[lead].strip() or _IMPORT.match(prefix_lines[lead].strip())):
+        lead += 1
+    after = _skip_docstring(prefix_lines, lead)
+    kept = prefix_lines[first:lead] + prefix_lines[after:] if after > lead else prefix_lines[first:]
+    return [ln.strip() for ln in kept if ln.strip()]
+
+
 def _after_committed(body: list[str], committed: list[str]) -> int | None:
     """Index in the reply's body just after its restatement of the committed body lines."""
     if not committed:
         return 0
     seen = [(j, line.strip()) for j, line in enumerate(body) if line.strip()]
+    found = _after_restated(seen, committed)
+    if found is not None:
+        return found
+    # imports of the committed body the reply moved out of the function or left out: the rest
+    # must still be restated; restated imports at the top of the reply's body are skipped
+    code = [t for t in committed if not _IMPORT.match(t)]
+    if len(code) == len(committed):
+        return None
+    rest = [(j, t) for j, t in seen if not _IMPORT.match(t)]
+    if not code:
+        return rest[0][0] if rest else len(body)
+    return _after_restated(rest, code)
+
+
+def _after_restated(seen: list[tuple[int, str]], committed: list[str]) -> int | None:
     if [t for _, t in seen[: len(committed)]] == committed:
         return seen[len(committed) - 1][0] + 1
     # the reply rewrote something earlier: resume after its last copy of the last committed line

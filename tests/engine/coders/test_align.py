@@ -130,3 +130,32 @@ def test_program_replies_skip_restated_definitions():
     reply = "```python\ndef helper():\n    return 1\n\ndef main():\n    return helper()\n```"
     a = align_reply(prefix, reply, "main")
     assert a.lines == ("def main():", "    return helper()")
+
+
+IMPORT_FIRST = '''def fill(grid, capacity):
+    import math
+    """Times the buckets go down.
+    >>> fill([[1, 1]], 1)
+    2
+    """
+'''
+
+
+def test_a_prompt_with_an_import_before_its_docstring_aligns_whether_the_reply_keeps_moves_or_drops_it():
+    hoisted = (
+        "```python\nimport math\nfrom typing import List\n\ndef fill(grid: List[List[int]], capacity: int) -> int:\n"
+        '    """Times the buckets go down."""\n    return sum(math.ceil(sum(r) / capacity) for r in grid)\n```'
+    )
+    kept = (
+        "```python\ndef fill(grid, capacity):\n    import math\n\n"
+        "    return sum(math.ceil(sum(r) / capacity) for r in grid)\n```"
+    )
+    dropped = '```python\ndef fill(grid, capacity):\n    """Times."""\n    total = 0\n    return total\n```'
+    body = "    return sum(math.ceil(sum(r) / capacity) for r in grid)"
+    assert align_reply(IMPORT_FIRST, hoisted, "fill").lines == (body,)
+    assert align_reply(IMPORT_FIRST, kept, "fill").lines == ("", body)  # blank lines are the loop's to drop
+    assert align_reply(IMPORT_FIRST, dropped, "fill").lines == ("    total = 0", "    return total")
+    # a body line committed after the docstring is still what the reply must restate first
+    more = IMPORT_FIRST + "    total = 0\n"
+    assert align_reply(more, dropped, "fill").lines == ("    return total",)
+    assert align_reply(more, hoisted, "fill").ended_by == "diverged"  # it never wrote `total = 0`
