@@ -148,15 +148,16 @@ class _Budget:
         self.clock = clock
         self.started = clock()
 
-    def exceeded(self, steps: int, lines: int, usage: Usage) -> str | None:
+    def exceeded(self, steps: int, lines: int, usage: Usage, *, drafts_past_calls: bool = False) -> str | None:
+        """The budget the task has used up, if any. `drafts_past_calls`: the coder keeps to
+        `calls_left`, so spent calls end the task only at a step that needs one (out_of_calls)."""
         p = self.policy
         if steps >= p.max_steps:
             return "max_steps"
         if lines >= p.max_lines:
             return "max_lines"
-        # calls end the task when a step needs one and none is left (Proposal.out_of_calls): a
-        # draft already paid for still commits its lines; here only a coder that spent past them
-        if usage.calls > p.max_llm_calls > 0:
+        # a coder that keeps to calls_left still commits the lines of a draft already paid for
+        if p.max_llm_calls > 0 and usage.calls >= p.max_llm_calls + drafts_past_calls:
             return "max_llm_calls"
         if usage.prompt_tokens + usage.completion_tokens >= p.max_tokens > 0:
             return "max_tokens"
@@ -287,10 +288,11 @@ async def _steps(
 ) -> None:
     """Step until END, a stuck step or the Run Policy's budget ends the generation."""
     budget = run.budget = _Budget(config, agents.clock)
+    drafts_past_calls = getattr(agents.coder, "keeps_to_calls_left", False) is True
     while True:
         if is_cancelled and is_cancelled():
             raise Cancelled()
-        over = budget.exceeded(run.step, run.lines, run.usage)
+        over = budget.exceeded(run.step, run.lines, run.usage, drafts_past_calls=drafts_past_calls)
         if over:
             run.status, run.reason = "budget", over
             return

@@ -7,6 +7,10 @@ from typing import Any
 from scripted_llm import Reply, ScriptedLLM
 from test_streaming_loop import BODY, PROMPT, config, generate, native
 
+from engine.agents.coders.base import Proposal, ProposeRequest
+from engine.config import parse_config
+from engine.types import Candidate, Usage
+
 WRONG = "    return (len(xs), sum(xs), min(xs))\n"  # fails the docstring example
 
 
@@ -206,3 +210,44 @@ async def test_best_of_n_and_the_start_rounds_share_their_samples_through_one_re
     assert by_vigor == [1, 2, 3, 4]  # rounds of two until seed 4 passes
     assert sorted(asked) == [1, 2, 3, 4, 5, 6]  # best-of-n asked only the seeds the loop had not
     assert "# ask " in vigor.code and vigor.code == best_of.code  # seed 4's one answer, in both
+
+
+class Spendthrift:
+    """A plugin coder that ignores `calls_left`: every proposal costs a call, and it never ends."""
+
+    name = "spendthrift"
+    deterministic = False
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def propose(self, request: ProposeRequest) -> Proposal:
+        self.asked += 1
+        return Proposal((Candidate(f"    x{self.asked} = {self.asked}", source="draft"),), usage=Usage(calls=1))
+
+    def observe_commit(self, candidate: Candidate, prefix: str) -> None:
+        pass
+
+    async def answer_whole(self, task: Any, prefix: str) -> Any:
+        raise NotImplementedError
+
+    def draft_ahead(self) -> list[str]:
+        return []
+
+    async def stop_drafting(self) -> Usage:
+        return Usage()
+
+    async def aclose(self) -> None:
+        pass
+
+
+def spendthrift(config: Any, runtime: Any) -> Spendthrift:
+    return Spendthrift()
+
+
+async def test_a_coder_that_ignores_calls_left_is_not_asked_once_the_budget_is_spent():
+    cfg = parse_config(
+        {"coder": {"kind": "test_start_rounds:spendthrift"}, "context": {"run_policy": {"max_llm_calls": 3}}}
+    )
+    result, _, _ = await generate(cfg)
+    assert result.status == "budget" and result.reason == "max_llm_calls" and result.usage.calls == 3

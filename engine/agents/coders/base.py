@@ -53,6 +53,10 @@ class Coder(Protocol):
 
     name: str
     deterministic: bool  # re-asking gives the same answer: the loop does not re-ask
+    # Optional, read with getattr: `keeps_to_calls_left = True` says the coder honours
+    # ProposeRequest.calls_left (with none left it offers only lines it holds, else says
+    # `out_of_calls`), so the loop goes on asking it once the call budget is spent. A coder
+    # without it is not asked again then: the budget holds whatever the coder does.
 
     async def propose(self, request: ProposeRequest) -> Proposal:
         """The step's candidates. A draft hit may wait for the model: a streamed draft's next line is

@@ -84,6 +84,7 @@ class OpenAICoder:
 
     name = "openai"
     deterministic = False
+    keeps_to_calls_left = True  # with no call left it offers only its draft's lines
 
     def __init__(
         self,
