@@ -17,6 +17,14 @@ def client(server, **kw):
     return LLMClient(cfg)
 
 
+def cached(folder, mode, base_url="http://127.0.0.1:9/v1", use_n="auto"):
+    """A client recording into or replaying from `folder` (replaying, the address is never used)."""
+    cfg = LLMConfig(
+        provider="openai", base_url=base_url, api_key_env="VIGOR_TEST_KEY", cache=mode, cache_dir=str(folder)
+    )
+    return LLMClient(cfg, use_n=use_n)
+
+
 async def test_retries_after_429_and_500_then_succeeds(scripted_llm):
     scripted_llm.push(Reply(status=429), Reply(status=500), Reply(["ok"]))
     c = client(scripted_llm)
@@ -95,25 +103,14 @@ async def test_samples_are_recorded_one_per_seed_so_batches_of_any_size_share_th
         return Reply([f"seed {req['seed']} answer {len(asked)}"])
 
     with ScriptedLLM(answer, honour_n=False) as server:
-        rec = LLMClient(
-            LLMConfig(
-                provider="openai",
-                base_url=server.base_url,
-                api_key_env="VIGOR_TEST_KEY",
-                cache="record",
-                cache_dir=str(tmp_path),
-            ),
-            use_n="no",
-        )
+        rec = cached(tmp_path, "record", server.base_url, use_n="no")
         pair = await rec.chat(MSG, n=2, temperature=0.8, seed=1)
         triple = await rec.chat(MSG, n=3, temperature=0.8, seed=1)
         await rec.aclose()
     assert sorted(asked) == [1, 2, 3]  # seeds 1 and 2 were asked once, by the first batch
     assert triple.texts[:2] == pair.texts and triple.texts[2].startswith("seed 3 ")
     assert triple.usage.calls == 3
-    rep = LLMClient(
-        LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path))
-    )
+    rep = cached(tmp_path, "replay")
     assert (await rep.chat(MSG, n=3, temperature=0.8, seed=1)).texts == triple.texts
     assert (await rep.chat(MSG, n=1, temperature=0.8, seed=2)).texts == pair.texts[1:]
     with pytest.raises(ReplayMiss):
@@ -124,21 +121,12 @@ async def test_a_batch_recorded_whole_still_replays_whole(tmp_path):
     """Recordings made before samples were kept apart (or while the server's handling of `n` was
     not yet known) hold the batch under one request; a replay finds it there."""
     with ScriptedLLM(lambda req: Reply([f"seed {req['seed']}"]), honour_n=False) as server:
-        rec = LLMClient(
-            LLMConfig(
-                provider="openai",
-                base_url=server.base_url,
-                api_key_env="VIGOR_TEST_KEY",
-                cache="record",
-                cache_dir=str(tmp_path),
-            )
-        )  # use_n auto: the first batch is asked before the server is seen to ignore n
+        # use_n auto: the first batch is asked before the server is seen to ignore n
+        rec = cached(tmp_path, "record", server.base_url)
         first = await rec.chat(MSG, n=2, temperature=0.8, seed=5)
         await rec.aclose()
     assert len(list(tmp_path.glob("*.json"))) == 1
-    rep = LLMClient(
-        LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", cache="replay", cache_dir=str(tmp_path))
-    )
+    rep = cached(tmp_path, "replay")
     assert (await rep.chat(MSG, n=2, temperature=0.8, seed=5)).texts == first.texts == ("seed 5", "seed 6")
 
 
@@ -151,20 +139,15 @@ async def test_a_replay_prefers_the_samples_recorded_one_per_seed_over_an_older_
         count.append(1)
         return Reply([f"seed {req['seed']} ask {len(count)}"])
 
-    def cfg(mode, url):
-        return LLMConfig(
-            provider="openai", base_url=url, api_key_env="VIGOR_TEST_KEY", cache=mode, cache_dir=str(tmp_path)
-        )
-
     with ScriptedLLM(answer, honour_n=False) as server:
-        older = LLMClient(cfg("record", server.base_url))  # use_n auto: recorded as one batch
+        older = cached(tmp_path, "record", server.base_url)  # use_n auto: recorded as one batch
         whole = await older.chat(MSG, n=2, temperature=0.8, seed=5)
-        newer = LLMClient(cfg("record", server.base_url), use_n="no")  # one recording per seed
+        newer = cached(tmp_path, "record", server.base_url, use_n="no")  # one recording per seed
         apart = await newer.chat(MSG, n=2, temperature=0.8, seed=5)
         await older.aclose()
         await newer.aclose()
     assert whole.texts != apart.texts
-    rep = LLMClient(cfg("replay", "http://127.0.0.1:9/v1"))
+    rep = cached(tmp_path, "replay")
     assert (await rep.chat(MSG, n=2, temperature=0.8, seed=5)).texts == apart.texts
 
 

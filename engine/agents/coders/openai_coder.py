@@ -123,7 +123,7 @@ class OpenAICoder:
             self._pending = {0: list(self._draft)}
             return Proposal((Candidate(text, source="draft", rank=0, model=self.llm.model),), draft_hit=True)
         self._draft = []
-        if request.calls_left == 0:  # every line from here needs a call, and none is left
+        if not _affordable(request, 1, 0, None):  # every line from here needs a call, and none is left
             return Proposal((), usage=self._take_unbilled(), out_of_calls=True)
         if not self.prefetch:
             return await self._next_lines(request)
@@ -251,7 +251,7 @@ class OpenAICoder:
             return self._offer(request, [], usage, calls)
         if line is None:  # the draft ran out without ending the code (cut off, diverged): ask afresh
             await self._drop_live()
-            if request.calls_left is not None and request.calls_left <= usage.calls:
+            if not _affordable(request, 1, usage.calls, None):  # asking afresh needs a call
                 return Proposal((), usage=usage + self._take_unbilled(), calls=calls, out_of_calls=True)
             fresh = await self._fresh(request)
             return replace(fresh, usage=usage + fresh.usage, calls=calls + fresh.calls)
